@@ -1,0 +1,10 @@
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter()
+router.register("dealerships", views.DealershipViewSet, basename="dealership")
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("vehicles", views.VehicleViewSet, basename="vehicle")
+
+urlpatterns = router.urls

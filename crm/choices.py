@@ -1,0 +1,58 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    """The staff roles; each is a Django auth group created by a data migration."""
+
+    MANAGER = "Manager", _("Manager")
+    SALES_CONSULTANT = "Sales consultant", _("Sales consultant")
+    SERVICE_ADVISOR = "Service advisor", _("Service advisor")
+    CUSTOMER_SPECIALIST = "Customer specialist", _("Customer specialist")
+    TECHNICIAN = "Technician", _("Technician")
+    ADMINISTRATOR = "Administrator", _("Administrator")
+
+
+class CustomerKind(models.TextChoices):
+    PERSON = "person", _("Person")
+    COMPANY = "company", _("Company")
+
+
+class Salutation(models.TextChoices):
+    NONE = "", _("(none)")
+    MR = "mr", _("Mr")
+    MS = "ms", _("Ms")
+    DR = "dr", _("Dr")
+
+
+class Channel(models.TextChoices):
+    PHONE = "phone", _("Phone call")
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    WECHAT = "wechat", _("WeChat")
+
+
+class CustomerSource(models.TextChoices):
+    WALK_IN = "walk_in", _("Showroom walk-in")
+    PHONE = "phone", _("Phone call")
+    WEB = "web", _("Web / online")
+    REFERRAL = "referral", _("Referral")
+    EVENT = "event", _("Auto show / event")
+    SECONDARY_NETWORK = "secondary_network", _("Secondary network")
+    SERVICE = "service", _("Service visit")
+    OTHER = "other", _("Other")
+
+
+class PlateRule(models.TextChoices):
+    MAINLAND_CHINA = "cn", _("Mainland China plates")
+    ANY = "any", _("Any plate (letters, digits)")
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")

@@ -1,0 +1,75 @@
+"""One FilterSet per list, shared by the API and the HTML list pages."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Channel, CustomerKind, CustomerSource
+from .forms import bootstrap
+from .models import Customer, Dealership, Vehicle
+from .querysets import NameGrams, NameKey, user_dealership_ids
+from .search import name_key, name_query_grams
+from .validators import plate_normalize, vin_normalize
+
+
+def _rooftops(request):
+    if request is None:
+        return Dealership.objects.none()
+    return Dealership.objects.filter(pk__in=user_dealership_ids(request.user))
+
+
+class StyledFilterSet(django_filters.FilterSet):
+    @property
+    def form(self):
+        form = super().form
+        if not getattr(form, "_styled", False):
+            bootstrap(form, small=True)
+            form._styled = True
+        return form
+
+
+class CustomerFilterSet(StyledFilterSet):
+    q = django_filters.CharFilter(label=_("Name"), method="filter_name")
+    dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
+    kind = django_filters.ChoiceFilter(choices=CustomerKind.choices, label=_("Kind"))
+    source = django_filters.ChoiceFilter(choices=CustomerSource.choices, label=_("Source"))
+    preferred_channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Preferred channel"))
+    marketing_consent = django_filters.BooleanFilter(label=_("Marketing consent"))
+    created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("Created from"))
+    created_before = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("Created until")
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["q", "dealership", "kind", "source", "preferred_channel", "marketing_consent", "owner"]
+
+    def filter_name(self, queryset, name, value):
+        key = name_key(value)
+        if not key:
+            return queryset
+        return queryset.alias(name_grams=NameGrams("full_name"), name_key=NameKey("full_name")).filter(
+            name_grams__contains=name_query_grams(key),
+            name_key__contains=key,
+        )
+
+
+class VehicleFilterSet(StyledFilterSet):
+    plate = django_filters.CharFilter(method="filter_plate", label=_("Plate contains"))
+    vin = django_filters.CharFilter(method="filter_vin", label=_("VIN contains"))
+    dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
+    make = django_filters.CharFilter(lookup_expr="iexact", label=_("Make"))
+    year = django_filters.NumberFilter(label=_("Model year"))
+    owner = django_filters.NumberFilter(field_name="owner_id", label=_("Owner id"))
+
+    class Meta:
+        model = Vehicle
+        fields = ["plate", "vin", "dealership", "make", "year", "owner"]
+
+    def filter_plate(self, queryset, name, value):
+        key = plate_normalize(value)
+        return queryset.filter(plate__contains=key) if len(key) >= 3 else queryset.filter(plate__startswith=key)
+
+    def filter_vin(self, queryset, name, value):
+        key = vin_normalize(value)
+        return queryset.filter(Q(vin__contains=key)) if key else queryset

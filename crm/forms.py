@@ -1,0 +1,179 @@
+"""Page forms: they parse input; the services in ``crm.services`` normalise, check and write."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer, Dealership, Vehicle
+from .querysets import user_dealership_ids
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+def bootstrap(form: forms.BaseForm, *, small: bool = False) -> forms.BaseForm:
+    """Give every widget its Bootstrap class, and mark invalid fields for the screen reader too."""
+    size = "-sm" if small else ""
+    for name, field in form.fields.items():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = f"form-select form-select{size}" if small else "form-select"
+        else:
+            css = f"form-control form-control{size}" if small else "form-control"
+        if form.is_bound and name in form.errors:
+            css += " is-invalid"
+            widget.attrs["aria-invalid"] = "true"
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+    return form
+
+
+class RooftopChoiceMixin:
+    """The dealership field offers only the rooftops the user works at."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        if "dealership" in self.fields:
+            rooftops = Dealership.objects.filter(pk__in=user_dealership_ids(user))
+            self.fields["dealership"].queryset = rooftops
+            if rooftops.count() == 1:
+                self.fields["dealership"].initial = rooftops.first()
+
+
+class CustomerForm(RooftopChoiceMixin, forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "dealership",
+            "kind",
+            "salutation",
+            "full_name",
+            "mobile",
+            "other_phone",
+            "email",
+            "preferred_channel",
+            "contact_from",
+            "contact_until",
+            "marketing_consent",
+            "born_on",
+            "source",
+            "notes",
+        ]
+        widgets = {
+            "contact_from": TimeInput,
+            "contact_until": TimeInput,
+            "born_on": DateInput,
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "mobile": forms.TextInput(
+                attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "138 0013 8000"}
+            ),
+            "other_phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields.pop("dealership")
+            self.fields["version"].initial = self.instance.version
+        self.fields["full_name"].widget.attrs["autofocus"] = True
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("contact_from"), cleaned.get("contact_until")
+        if bool(start) != bool(end):
+            self.add_error(
+                "contact_until" if start else "contact_from", _("Give both ends of the contact window, or neither.")
+            )
+        elif start and end and start >= end:
+            self.add_error("contact_until", _("The window must end after it starts."))
+        return cleaned
+
+    def _post_clean(self):
+        # The services normalise phones and check duplicates; model validation runs there.
+        pass
+
+    def service_data(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if name not in {"dealership", "version"}}
+
+
+class VehicleForm(RooftopChoiceMixin, forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    odometer_km = forms.IntegerField(label=_("Odometer (km)"), min_value=0, max_value=2_000_000, required=False)
+
+    class Meta:
+        model = Vehicle
+        fields = [
+            "dealership",
+            "vin",
+            "plate",
+            "make",
+            "model",
+            "trim",
+            "year",
+            "colour",
+            "purchased_on",
+            "warranty_ends_on",
+        ]
+        widgets = {
+            "purchased_on": DateInput,
+            "warranty_ends_on": DateInput,
+            "vin": forms.TextInput(
+                attrs={"autocomplete": "off", "spellcheck": "false", "style": "text-transform:uppercase"}
+            ),
+            "plate": forms.TextInput(attrs={"autocomplete": "off", "placeholder": "沪A12345"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields.pop("dealership")
+            self.fields.pop("odometer_km")
+            self.fields["version"].initial = self.instance.version
+
+    def _post_clean(self):
+        pass
+
+    def service_data(self) -> dict:
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in {"dealership", "version", "odometer_km"}
+        }
+
+
+class ChangeOwnerForm(forms.Form):
+    """The new owner is named by mobile, as the front desk knows them."""
+
+    mobile = forms.CharField(label=_("New owner's mobile"), max_length=30)
+    on = forms.DateField(label=_("Owner from"), widget=DateInput)
+
+    def __init__(self, *args, vehicle: Vehicle, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.vehicle = vehicle
+
+    def clean_mobile(self):
+        from .validators import phone_normalize
+
+        mobile = phone_normalize(self.cleaned_data["mobile"], region=self.vehicle.dealership.phone_region)
+        customer = Customer.objects.filter(dealership_id=self.vehicle.dealership_id, mobile=mobile).first()
+        if customer is None:
+            raise forms.ValidationError(_("No customer of this dealership has that mobile; create the customer first."))
+        self.cleaned_data["customer"] = customer
+        return mobile
+
+
+def add_service_errors(form: forms.Form, error) -> None:
+    """Put a service's ValidationError on the form's fields (or the form, for fields it lacks)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error)

@@ -1,0 +1,342 @@
+"""Rooftops, staff, customers and vehicles: one customer, one history, shared by sales and service."""
+
+from __future__ import annotations
+
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Right
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Channel, CustomerKind, CustomerSource, PlateRule, Role, Salutation, Weekday
+from .querysets import DealershipQuerySet, DealershipRootQuerySet, NameGrams
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone such as Asia/Shanghai."), params={"value": value})
+
+
+def validate_phone_region(value: str) -> None:
+    import phonenumbers
+
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(_("%(value)s is not a phone region code such as CN."), params={"value": value})
+
+
+class Dealership(models.Model):
+    """A rooftop: every business row belongs to one, and staff see the rooftops they are assigned to."""
+
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, default="Asia/Shanghai", validators=[validate_time_zone]
+    )
+    phone_region = models.CharField(
+        _("default phone region"),
+        max_length=2,
+        default="CN",
+        validators=[validate_phone_region],
+        help_text=_("Numbers typed without a country code are read as numbers of this region."),
+    )
+    labour_rate_amount = models.DecimalField(
+        _("labour rate per hour"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    vin_check_digit_required = models.BooleanField(
+        _("VIN check digit required"),
+        default=True,
+        help_text=_("China (GB 16735) and North America require the 9th-character check digit; turn off elsewhere."),
+    )
+    plate_rule = models.CharField(
+        _("plate format"), max_length=8, choices=PlateRule.choices, default=PlateRule.MAINLAND_CHINA
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealershipRootQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("dealership")
+        verbose_name_plural = _("dealerships")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class BusinessHours(models.Model):
+    """Opening hours of a rooftop on one weekday, in the rooftop's own time zone."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.CASCADE, related_name="business_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(_("closes at"))
+
+    class Meta:
+        ordering = ["dealership", "weekday"]
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+        constraints = [
+            models.UniqueConstraint(fields=["dealership", "weekday"], name="crm_business_hours_one_per_day"),
+            models.CheckConstraint(
+                condition=Q(opens_at__lt=models.F("closes_at")), name="crm_business_hours_open_before_close"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A day a rooftop is closed although its weekday has business hours."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.CASCADE, related_name="holidays")
+    closed_on = models.DateField(_("closed on"))
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["dealership", "closed_on"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["dealership", "closed_on"], name="crm_holiday_one_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.closed_on} {self.name}"
+
+
+class User(AbstractUser):
+    """A staff member: roles are auth groups, rooftops the ones they are assigned to."""
+
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    dealerships = models.ManyToManyField(Dealership, blank=True, related_name="staff", verbose_name=_("dealerships"))
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.full_name or self.get_full_name() or self.username
+
+    @property
+    def role_names(self) -> set[str]:
+        cached = getattr(self, "_role_names", None)
+        if cached is None:
+            cached = set(self.groups.values_list("name", flat=True))
+            self._role_names = cached
+        return cached
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.is_superuser or bool(self.role_names & {str(role) for role in roles})
+
+
+class Customer(models.Model):
+    """A person or company the rooftop serves; the mobile number is unique within a rooftop."""
+
+    dealership = models.ForeignKey(
+        Dealership, on_delete=models.PROTECT, related_name="customers", verbose_name=_("dealership")
+    )
+    kind = models.CharField(_("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON)
+    full_name = models.CharField(_("full name"), max_length=200)
+    salutation = models.CharField(_("salutation"), max_length=4, choices=Salutation.choices, blank=True)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True, help_text=_("Stored in international format."))
+    other_phone = models.CharField(_("other phone"), max_length=20, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    preferred_channel = models.CharField(
+        _("preferred channel"), max_length=10, choices=Channel.choices, default=Channel.PHONE
+    )
+    contact_from = models.TimeField(_("contact me from"), null=True, blank=True)
+    contact_until = models.TimeField(_("contact me until"), null=True, blank=True)
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    born_on = models.DateField(_("birthday"), null=True, blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=CustomerSource.choices, default=CustomerSource.WALK_IN
+    )
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_customers",
+        verbose_name=_("owner"),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        permissions = [("view_customer_phone", _("Can see customers' full phone numbers"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealership", "mobile"],
+                condition=~Q(mobile=""),
+                name="crm_customer_unique_mobile_per_dealership",
+            ),
+            models.CheckConstraint(
+                condition=Q(contact_from__isnull=True, contact_until__isnull=True)
+                | Q(
+                    contact_from__isnull=False, contact_until__isnull=False, contact_from__lt=models.F("contact_until")
+                ),
+                name="crm_customer_contact_window_ordered",
+            ),
+        ]
+        indexes = [
+            GinIndex(NameGrams("full_name"), name="crm_customer_name_grams"),
+            models.Index(fields=["dealership", "full_name"], name="crm_customer_name"),
+            models.Index(Right("mobile", 4), name="crm_customer_mobile_last4"),
+            models.Index(Right("other_phone", 4), name="crm_customer_other_last4"),
+            models.Index(fields=["other_phone"], name="crm_customer_other_phone"),
+            GinIndex(OpClass("mobile", name="gin_trgm_ops"), name="crm_customer_mobile_trgm"),
+            GinIndex(OpClass("other_phone", name="gin_trgm_ops"), name="crm_customer_other_trgm"),
+            models.Index(fields=["dealership", "-created_at"], name="crm_customer_recent"),
+            models.Index(fields=["owner"], name="crm_customer_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("crm:customer-detail", args=[self.pk])
+
+
+class Vehicle(models.Model):
+    """A vehicle known to the rooftop, with its current owner; the VIN is unique within a rooftop."""
+
+    dealership = models.ForeignKey(
+        Dealership, on_delete=models.PROTECT, related_name="vehicles", verbose_name=_("dealership")
+    )
+    vin = models.CharField(_("VIN"), max_length=17)
+    plate = models.CharField(_("plate"), max_length=16, blank=True)
+    make = models.CharField(_("make"), max_length=60)
+    model = models.CharField(_("model"), max_length=80)
+    trim = models.CharField(_("trim"), max_length=80, blank=True)
+    year = models.PositiveSmallIntegerField(
+        _("model year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1950), MaxValueValidator(2100)],
+    )
+    colour = models.CharField(_("colour"), max_length=40, blank=True)
+    purchased_on = models.DateField(_("purchase date"), null=True, blank=True)
+    warranty_ends_on = models.DateField(_("warranty ends"), null=True, blank=True)
+    owner = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="vehicles",
+        verbose_name=_("current owner"),
+    )
+    odometer_km = models.PositiveIntegerField(_("odometer (km)"), null=True, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        constraints = [
+            models.UniqueConstraint(fields=["dealership", "vin"], name="crm_vehicle_unique_vin_per_dealership"),
+            models.UniqueConstraint(
+                fields=["dealership", "plate"],
+                condition=~Q(plate=""),
+                name="crm_vehicle_unique_plate_per_dealership",
+            ),
+        ]
+        indexes = [
+            GinIndex(OpClass("vin", name="gin_trgm_ops"), name="crm_vehicle_vin_trgm"),
+            GinIndex(OpClass("plate", name="gin_trgm_ops"), name="crm_vehicle_plate_trgm"),
+            models.Index(Right("plate", 4), name="crm_vehicle_plate_last4"),
+            models.Index(fields=["plate"], name="crm_vehicle_plate", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["owner"], name="crm_vehicle_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate or self.vin} {self.make} {self.model}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("crm:vehicle-detail", args=[self.pk])
+
+
+class VehicleOwnership(models.Model):
+    """Who owned a vehicle when; at most one open ownership per vehicle, so history survives a sale."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="ownerships")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownerships")
+    started_on = models.DateField(_("owner since"))
+    ended_on = models.DateField(_("owner until"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vehicle", "-started_on", "-id"]
+        verbose_name = _("vehicle ownership")
+        verbose_name_plural = _("vehicle ownerships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vehicle"],
+                condition=Q(ended_on__isnull=True),
+                name="crm_ownership_one_open_per_vehicle",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("started_on")),
+                name="crm_ownership_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["customer"], name="crm_ownership_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.vehicle_id} → {self.customer_id} ({self.started_on}–{self.ended_on or ''})"
+
+
+class OdometerReading(models.Model):
+    """One odometer reading of a vehicle, with the date it was read."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="odometer_readings")
+    reading_km = models.PositiveIntegerField(_("odometer (km)"), validators=[MaxValueValidator(2_000_000)])
+    read_on = models.DateField(_("read on"))
+    correction_reason = models.CharField(_("correction reason"), max_length=200, blank=True)
+    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["vehicle", "-read_on", "-id"]
+        verbose_name = _("odometer reading")
+        verbose_name_plural = _("odometer readings")
+        indexes = [models.Index(fields=["vehicle", "-read_on"], name="crm_odometer_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.reading_km} km ({self.read_on})"

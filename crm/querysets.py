@@ -1,0 +1,64 @@
+"""Rooftop scoping: the one permission layer every page, API endpoint and selector starts from."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Func, TextField
+
+
+def user_dealership_ids(user) -> list[int]:
+    """Ids of the rooftops ``user`` is assigned to (all of them for a superuser), cached per user object."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_dealership_ids", None)
+    if cached is None:
+        from .models import Dealership
+
+        rooftops = Dealership.objects.all() if user.is_superuser else user.dealerships.all()
+        cached = list(rooftops.values_list("pk", flat=True))
+        user._dealership_ids = cached
+    return cached
+
+
+def user_may(user, action: str, model: type[models.Model]) -> bool:
+    meta = model._meta
+    return bool(user and user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}"))
+
+
+class DealershipQuerySet(models.QuerySet):
+    """Business rows; each carries its rooftop in ``dealership_id``."""
+
+    def for_user(self, user, action: str = "view"):
+        """Rows in the rooftops where ``user`` may perform ``action`` on this model; else none."""
+        if not user_may(user, action, self.model):
+            return self.none()
+        return self.filter(dealership_id__in=user_dealership_ids(user))
+
+
+class DealershipRootQuerySet(models.QuerySet):
+    def for_user(self, user, action: str = "view"):
+        if not user_may(user, action, self.model):
+            return self.none()
+        return self.filter(pk__in=user_dealership_ids(user))
+
+    def allowing(self, user, action: str = "view"):
+        return self.for_user(user, action)
+
+
+class NameGrams(Func):
+    """``dms_name_grams(name)``: the 1- and 2-character grams of a name, indexed with GIN.
+
+    pg_trgm cannot index a pattern shorter than 3 characters, and Chinese names are often 2 or
+    3 characters long; a GIN index over our own grams serves 1-, 2- and longer queries alike.
+    """
+
+    function = "dms_name_grams"
+    output_field = ArrayField(TextField())
+
+
+class NameKey(Func):
+    """``dms_name_key(name)``: lower case, without spaces or punctuation (the grams' source)."""
+
+    function = "dms_name_key"
+    output_field = TextField()

@@ -1,0 +1,9 @@
+"""Every app's API routes under /api/."""
+
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+
+urlpatterns = [
+    path("token/", obtain_auth_token, name="api-token"),
+    path("", include("crm.api.urls")),
+]
