@@ -7,18 +7,28 @@ from django.db import models
 from django.db.models import Func, TextField
 
 
-def user_dealership_ids(user) -> list[int]:
-    """Ids of the rooftops ``user`` is assigned to (all of them for a superuser), cached per user object."""
+def _user_rooftops(user) -> list[tuple[int, str]]:
+    """(id, phone region) of the rooftops ``user`` works at (all for a superuser), read once per user object."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
-    cached = getattr(user, "_dealership_ids", None)
+    cached = getattr(user, "_rooftops", None)
     if cached is None:
         from .models import Dealership
 
         rooftops = Dealership.objects.all() if user.is_superuser else user.dealerships.all()
-        cached = list(rooftops.values_list("pk", flat=True))
-        user._dealership_ids = cached
+        cached = list(rooftops.order_by("pk").values_list("pk", "phone_region"))
+        user._rooftops = cached
     return cached
+
+
+def user_dealership_ids(user) -> list[int]:
+    return [pk for pk, _region in _user_rooftops(user)]
+
+
+def user_phone_region(user) -> str:
+    """The region a phone number typed without a country code is read in: the user's first rooftop's."""
+    rooftops = _user_rooftops(user)
+    return rooftops[0][1] if rooftops else "CN"
 
 
 def user_may(user, action: str, model: type[models.Model]) -> bool:

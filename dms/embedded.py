@@ -195,8 +195,8 @@ def with_redis_db(url: str, db: int) -> str:
     from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    if parts.scheme == "unix":
+    if parts.scheme == "unix":  # urlunsplit would drop the empty host's "//"
         query = dict(parse_qsl(parts.query))
         query["db"] = str(db)
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        return f"unix://{parts.path}?{urlencode(query)}"
     return urlunsplit(parts._replace(path=f"/{db}"))
