@@ -17,10 +17,11 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py rundms
 
+# Debian's Chromium for the browser tests, and a CJK font so its screenshots show Chinese text.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@{ command -v chromium >/dev/null 2>&1 && fc-list :lang=zh 2>/dev/null | grep -q .; } || { \
 	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null) \
 	      || echo "Could not install chromium: browser tests will be skipped."; \
 	  else echo "chromium is missing and apt is unavailable: browser tests will be skipped."; fi; }
 

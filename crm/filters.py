@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import Channel, CustomerKind, CustomerSource
 from .forms import bootstrap
-from .models import Customer, Dealership, Vehicle
+from .models import Customer, Dealership, User, Vehicle
 from .querysets import NameGrams, NameKey, user_dealership_ids
 from .search import name_key, name_query_grams
 from .validators import plate_normalize, vin_normalize
@@ -16,6 +16,16 @@ def _rooftops(request):
     if request is None:
         return Dealership.objects.none()
     return Dealership.objects.filter(pk__in=user_dealership_ids(request.user))
+
+
+def _staff(request):
+    if request is None:
+        return User.objects.none()
+    return (
+        User.objects.filter(dealerships__in=user_dealership_ids(request.user), is_active=True)
+        .distinct()
+        .order_by("username")
+    )
 
 
 class StyledFilterSet(django_filters.FilterSet):
@@ -35,6 +45,7 @@ class CustomerFilterSet(StyledFilterSet):
     source = django_filters.ChoiceFilter(choices=CustomerSource.choices, label=_("Source"))
     preferred_channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("Preferred channel"))
     marketing_consent = django_filters.BooleanFilter(label=_("Marketing consent"))
+    owner = django_filters.ModelChoiceFilter(queryset=_staff, label=_("Responsible staff"))
     created_after = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte", label=_("Created from"))
     created_before = django_filters.DateFilter(
         field_name="created_at", lookup_expr="date__lte", label=_("Created until")

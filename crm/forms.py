@@ -1,10 +1,12 @@
 """Page forms: they parse input; the services in ``crm.services`` normalise, check and write."""
 
 from django import forms
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Dealership, Vehicle
 from .querysets import user_dealership_ids
+from .validators import phone_normalize
 
 
 class DateInput(forms.DateInput):
@@ -87,6 +89,14 @@ class CustomerForm(RooftopChoiceMixin, forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        rooftop = self.instance.dealership if self.instance.pk else cleaned.get("dealership")
+        if rooftop is not None:  # check the phones now, so every field's message shows at once
+            for name, mobile_only in (("mobile", True), ("other_phone", False)):
+                if cleaned.get(name):
+                    try:
+                        phone_normalize(cleaned[name], region=rooftop.phone_region, mobile_only=mobile_only)
+                    except forms.ValidationError as error:
+                        self.add_error(name, error)
         start, end = cleaned.get("contact_from"), cleaned.get("contact_until")
         if bool(start) != bool(end):
             self.add_error(
@@ -160,8 +170,6 @@ class ChangeOwnerForm(forms.Form):
         self.vehicle = vehicle
 
     def clean_mobile(self):
-        from .validators import phone_normalize
-
         mobile = phone_normalize(self.cleaned_data["mobile"], region=self.vehicle.dealership.phone_region)
         customer = Customer.objects.filter(dealership_id=self.vehicle.dealership_id, mobile=mobile).first()
         if customer is None:
@@ -170,10 +178,22 @@ class ChangeOwnerForm(forms.Form):
         return mobile
 
 
+def _linked(error: forms.ValidationError) -> forms.ValidationError:
+    """A duplicate's message with a real link to the record that already has the value."""
+    params = error.params or {}
+    if error.code != "duplicate" or "url" not in params:
+        return error
+    text = error.message % {**params, "url": ""}
+    return forms.ValidationError(
+        format_html('{} <a href="{}" class="alert-link">{}</a>', text.rstrip(": "), params["url"], _("Open it")),
+        code="duplicate",
+    )
+
+
 def add_service_errors(form: forms.Form, error) -> None:
     """Put a service's ValidationError on the form's fields (or the form, for fields it lacks)."""
     if hasattr(error, "error_dict"):
         for field, messages in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
+            form.add_error(field if field in form.fields else None, [_linked(message) for message in messages])
     else:
         form.add_error(None, error)

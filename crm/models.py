@@ -173,7 +173,7 @@ class Customer(models.Model):
         null=True,
         blank=True,
         related_name="owned_customers",
-        verbose_name=_("owner"),
+        verbose_name=_("responsible staff"),
     )
     notes = models.TextField(_("notes"), blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)

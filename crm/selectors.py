@@ -47,7 +47,7 @@ def vehicle_detail(*, user, vehicle_id: int) -> Vehicle:
             ),
             Prefetch(
                 "odometer_readings",
-                queryset=OdometerReading.objects.select_related("recorded_by").order_by("-read_on", "-id")[:20],
+                queryset=OdometerReading.objects.select_related("recorded_by").order_by("-read_on", "-id"),
             ),
         )
         .get(pk=vehicle_id)

@@ -297,6 +297,16 @@ def vehicle_change_owner(*, actor: User, vehicle_id: int, customer_id: int, on: 
         raise ValidationError({"customer": _("%(name)s already owns this vehicle.") % {"name": customer.full_name}})
     on = on or timezone.localdate()
     current = VehicleOwnership.objects.filter(vehicle=vehicle, ended_on__isnull=True).first()
+    if current is None and vehicle.owner_id is not None:
+        # An owner recorded without an ownership row (imported data): keep them in the history.
+        started_on = min(vehicle.purchased_on or on, on)
+        current = VehicleOwnership.objects.create(
+            dealership_id=vehicle.dealership_id,
+            vehicle=vehicle,
+            customer_id=vehicle.owner_id,
+            started_on=started_on,
+            created_by=actor,
+        )
     if current is not None:
         if on < current.started_on:
             raise ValidationError({"on": _("The change cannot be before the current owner's start date.")})
