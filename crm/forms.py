@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Dealership, Vehicle
-from .querysets import user_dealership_ids
+from .querysets import user_dealership_ids, user_phone_region
 from .validators import phone_normalize
 
 
@@ -90,13 +90,13 @@ class CustomerForm(RooftopChoiceMixin, forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         rooftop = self.instance.dealership if self.instance.pk else cleaned.get("dealership")
-        if rooftop is not None:  # check the phones now, so every field's message shows at once
-            for name, mobile_only in (("mobile", True), ("other_phone", False)):
-                if cleaned.get(name):
-                    try:
-                        phone_normalize(cleaned[name], region=rooftop.phone_region, mobile_only=mobile_only)
-                    except forms.ValidationError as error:
-                        self.add_error(name, error)
+        region = rooftop.phone_region if rooftop else user_phone_region(self.user)
+        for name, mobile_only in (("mobile", True), ("other_phone", False)):  # every field's message at once
+            if cleaned.get(name):
+                try:
+                    phone_normalize(cleaned[name], region=region, mobile_only=mobile_only)
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
         start, end = cleaned.get("contact_from"), cleaned.get("contact_until")
         if bool(start) != bool(end):
             self.add_error(

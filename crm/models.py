@@ -284,6 +284,12 @@ class Vehicle(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("crm:vehicle-detail", args=[self.pk])
 
+    @property
+    def is_under_warranty(self) -> bool:
+        from django.utils import timezone
+
+        return self.warranty_ends_on is not None and self.warranty_ends_on >= timezone.localdate()
+
 
 class VehicleOwnership(models.Model):
     """Who owned a vehicle when; at most one open ownership per vehicle, so history survives a sale."""

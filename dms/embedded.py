@@ -60,7 +60,28 @@ def postgres_server():
         warnings.simplefilter("ignore")
         import pgserver
 
-    return pgserver.get_server(data_dir() / "pg", cleanup_mode="stop")
+    pgdata = data_dir() / "pg"
+    _prune_dead_postgres_handles(pgserver.PostgresServer, pgdata)
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+def _prune_dead_postgres_handles(server_class, pgdata: Path) -> None:
+    """Forget processes that died without exiting cleanly (SIGKILL, a crash).
+
+    pgserver keeps the pids of its users in ``.handle_pids.json`` and stops the server when the
+    last one exits; a pid left behind by a killed process would keep the server up for ever.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    with server_class._lock:
+        try:
+            pids = json.loads(handles.read_text() or "[]")
+        except ValueError:
+            pids = []
+        alive = [pid for pid in pids if _pid_alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
 
 
 def postgres_url(database: str = DATABASE_NAME) -> str:
