@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Dealership, Vehicle
 from .querysets import user_dealership_ids, user_phone_region
+from .services import CUSTOMER_INPUT_FIELDS, VEHICLE_FIELDS
 from .validators import phone_normalize
 
 
@@ -53,22 +54,7 @@ class CustomerForm(RooftopChoiceMixin, forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = [
-            "dealership",
-            "kind",
-            "salutation",
-            "full_name",
-            "mobile",
-            "other_phone",
-            "email",
-            "preferred_channel",
-            "contact_from",
-            "contact_until",
-            "marketing_consent",
-            "born_on",
-            "source",
-            "notes",
-        ]
+        fields = ["dealership", *CUSTOMER_INPUT_FIELDS]
         widgets = {
             "contact_from": TimeInput,
             "contact_until": TimeInput,
@@ -120,18 +106,7 @@ class VehicleForm(RooftopChoiceMixin, forms.ModelForm):
 
     class Meta:
         model = Vehicle
-        fields = [
-            "dealership",
-            "vin",
-            "plate",
-            "make",
-            "model",
-            "trim",
-            "year",
-            "colour",
-            "purchased_on",
-            "warranty_ends_on",
-        ]
+        fields = ["dealership", *VEHICLE_FIELDS]
         widgets = {
             "purchased_on": DateInput,
             "warranty_ends_on": DateInput,

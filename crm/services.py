@@ -15,10 +15,11 @@ from .models import Customer, Dealership, OdometerReading, User, Vehicle, Vehicl
 from .querysets import user_dealership_ids, user_may
 from .validators import phone_normalize, plate_validate, vin_validate
 
-CUSTOMER_FIELDS = (
+# The fields staff edit on forms and through the API, in the order the form shows them.
+CUSTOMER_INPUT_FIELDS = (
     "kind",
-    "full_name",
     "salutation",
+    "full_name",
     "mobile",
     "other_phone",
     "email",
@@ -28,9 +29,9 @@ CUSTOMER_FIELDS = (
     "marketing_consent",
     "born_on",
     "source",
-    "owner",
     "notes",
 )
+CUSTOMER_FIELDS = (*CUSTOMER_INPUT_FIELDS, "owner")
 VEHICLE_FIELDS = (
     "vin",
     "plate",

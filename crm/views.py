@@ -139,6 +139,34 @@ class ServiceFormView(RolePermissionRequiredMixin, FormView):
         return redirect(obj.get_absolute_url())
 
 
+class ScopedObjectFormView(ServiceFormView):
+    """A form about one record of the user's rooftops: another rooftop's record is a 404, the same
+    as a missing one; a role without the permission still gets its 403 from the mixin."""
+
+    model = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.has_perm(self.permission_required):
+            self.object = (
+                self.model.objects.for_user(request.user, "change")
+                .select_related("dealership")
+                .filter(pk=kwargs["pk"])
+                .first()
+            )
+            if self.object is None:
+                raise Http404
+        return super().dispatch(request, *args, **kwargs)
+
+
+class EditFormView(ScopedObjectFormView):
+    @property
+    def title(self):
+        return _("Edit %(name)s") % {"name": self.object}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "instance": self.object}
+
+
 class CustomerCreateView(ServiceFormView):
     permission_required = "crm.add_customer"
     form_class = CustomerForm
@@ -156,24 +184,11 @@ class CustomerCreateView(ServiceFormView):
         )
 
 
-class CustomerUpdateView(ServiceFormView):
+class CustomerUpdateView(EditFormView):
+    model = Customer
     permission_required = "crm.change_customer"
     form_class = CustomerForm
     success_message = _("Customer %(name)s saved.")
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.object = Customer.objects.for_user(request.user, "change").filter(pk=kwargs["pk"]).first()
-            if self.object is None and request.user.has_perm("crm.change_customer"):
-                raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
-    @property
-    def title(self):
-        return _("Edit %(name)s") % {"name": self.object}
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.object}
 
     def call_service(self, form):
         return services.customer_update(
@@ -222,24 +237,11 @@ class VehicleCreateView(ServiceFormView):
         )
 
 
-class VehicleUpdateView(ServiceFormView):
+class VehicleUpdateView(EditFormView):
+    model = Vehicle
     permission_required = "crm.change_vehicle"
     form_class = VehicleForm
     success_message = _("Vehicle %(name)s saved.")
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.object = Vehicle.objects.for_user(request.user, "change").filter(pk=kwargs["pk"]).first()
-            if self.object is None and request.user.has_perm("crm.change_vehicle"):
-                raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
-    @property
-    def title(self):
-        return _("Edit %(name)s") % {"name": self.object}
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "instance": self.object}
 
     def call_service(self, form):
         return services.vehicle_update(
@@ -250,36 +252,25 @@ class VehicleUpdateView(ServiceFormView):
         )
 
 
-class VehicleChangeOwnerView(ServiceFormView):
+class VehicleChangeOwnerView(ScopedObjectFormView):
+    model = Vehicle
     permission_required = "crm.change_vehicle"
     form_class = ChangeOwnerForm
     success_message = _("%(name)s has a new owner.")
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
-            self.vehicle = (
-                Vehicle.objects.for_user(request.user, "change")
-                .select_related("dealership")
-                .filter(pk=kwargs["pk"])
-                .first()
-            )
-            if self.vehicle is None and request.user.has_perm("crm.change_vehicle"):
-                raise Http404
-        return super().dispatch(request, *args, **kwargs)
-
     @property
     def title(self):
-        return _("Change the owner of %(name)s") % {"name": self.vehicle}
+        return _("Change the owner of %(name)s") % {"name": self.object}
 
     def get_form_kwargs(self):
         kwargs = super().get_form_kwargs()
         kwargs.pop("user")
-        return {**kwargs, "vehicle": self.vehicle}
+        return {**kwargs, "vehicle": self.object}
 
     def call_service(self, form):
         return services.vehicle_change_owner(
             actor=self.request.user,
-            vehicle_id=self.vehicle.pk,
+            vehicle_id=self.object.pk,
             customer_id=form.cleaned_data["customer"].pk,
             on=form.cleaned_data["on"],
         )

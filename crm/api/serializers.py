@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from ..models import BusinessHours, Customer, Dealership, Vehicle, VehicleOwnership
 from ..querysets import user_dealership_ids
+from ..services import CUSTOMER_INPUT_FIELDS, VEHICLE_FIELDS
 from ..validators import phone_mask
 
 
@@ -98,23 +99,7 @@ class CustomerInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = [
-            "dealership",
-            "kind",
-            "full_name",
-            "salutation",
-            "mobile",
-            "other_phone",
-            "email",
-            "preferred_channel",
-            "contact_from",
-            "contact_until",
-            "marketing_consent",
-            "born_on",
-            "source",
-            "notes",
-            "version",
-        ]
+        fields = ["dealership", *CUSTOMER_INPUT_FIELDS, "version"]
         validators = []  # the service checks the duplicate mobile and says which customer has it
 
     def __init__(self, *args, **kwargs):
@@ -178,21 +163,7 @@ class VehicleInputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Vehicle
-        fields = [
-            "dealership",
-            "vin",
-            "plate",
-            "make",
-            "model",
-            "trim",
-            "year",
-            "colour",
-            "purchased_on",
-            "warranty_ends_on",
-            "owner",
-            "odometer_km",
-            "version",
-        ]
+        fields = ["dealership", *VEHICLE_FIELDS, "owner", "odometer_km", "version"]
         validators = []
 
     def __init__(self, *args, **kwargs):
