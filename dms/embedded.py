@@ -61,6 +61,7 @@ def postgres_server():
         import pgserver
 
     pgdata = data_dir() / "pg"
+    pgdata.mkdir(exist_ok=True)  # pgserver creates it outside its lock: two first starts would race
     _prune_dead_postgres_handles(pgserver.PostgresServer, pgdata)
     return pgserver.get_server(pgdata, cleanup_mode="stop")
 
@@ -97,7 +98,8 @@ def postgres_url(database: str = DATABASE_NAME) -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
             if cursor.fetchone() is None:
-                with contextlib.suppress(psycopg2.errors.DuplicateDatabase):
+                # Two first starts may both try; the loser sees one of these.
+                with contextlib.suppress(psycopg2.errors.DuplicateDatabase, psycopg2.errors.UniqueViolation):
                     cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
     finally:
         connection.close()
@@ -205,10 +207,16 @@ def redis_url(db: int = 0) -> str:
 
 
 def celery_broker_url(redis_url_value: str) -> str:
-    """Celery (kombu) spells a unix-socket Redis ``redis+socket://``."""
-    if redis_url_value.startswith("unix://"):
-        return "redis+socket://" + redis_url_value.removeprefix("unix://")
-    return redis_url_value
+    """Celery (kombu) spells a unix-socket Redis ``redis+socket://``, and reads its database from
+    ``virtual_host`` there (``db`` is ignored), so pass both."""
+    if not redis_url_value.startswith("unix://"):
+        return redis_url_value
+    from urllib.parse import parse_qsl, urlencode, urlsplit
+
+    parts = urlsplit(redis_url_value)
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("virtual_host", query.get("db", "0"))
+    return f"redis+socket://{parts.path}?{urlencode(query)}"
 
 
 def with_redis_db(url: str, db: int) -> str:
