@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Right
+from django.db.models.functions import Reverse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -207,8 +207,9 @@ class Customer(models.Model):
         indexes = [
             GinIndex(NameGrams("full_name"), name="crm_customer_name_grams"),
             models.Index(fields=["dealership", "full_name"], name="crm_customer_name"),
-            models.Index(Right("mobile", 4), name="crm_customer_mobile_last4"),
-            models.Index(Right("other_phone", 4), name="crm_customer_other_last4"),
+            # Endings (last 4 digits and longer tails) as prefixes of the reversed value.
+            models.Index(OpClass(Reverse("mobile"), name="text_pattern_ops"), name="crm_customer_mobile_reversed"),
+            models.Index(OpClass(Reverse("other_phone"), name="text_pattern_ops"), name="crm_customer_other_reversed"),
             models.Index(fields=["other_phone"], name="crm_customer_other_phone"),
             GinIndex(OpClass("mobile", name="gin_trgm_ops"), name="crm_customer_mobile_trgm"),
             GinIndex(OpClass("other_phone", name="gin_trgm_ops"), name="crm_customer_other_trgm"),
@@ -273,7 +274,8 @@ class Vehicle(models.Model):
         indexes = [
             GinIndex(OpClass("vin", name="gin_trgm_ops"), name="crm_vehicle_vin_trgm"),
             GinIndex(OpClass("plate", name="gin_trgm_ops"), name="crm_vehicle_plate_trgm"),
-            models.Index(Right("plate", 4), name="crm_vehicle_plate_last4"),
+            models.Index(OpClass(Reverse("plate"), name="text_pattern_ops"), name="crm_vehicle_plate_reversed"),
+            models.Index(OpClass(Reverse("vin"), name="text_pattern_ops"), name="crm_vehicle_vin_reversed"),
             models.Index(fields=["plate"], name="crm_vehicle_plate", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["owner"], name="crm_vehicle_owner"),
         ]

@@ -4,13 +4,14 @@ Every key kind is answered from an index whatever its length (see the EXPLAIN te
 
 * names: our GIN index of 1- and 2-character grams (``dms_name_grams``), because pg_trgm cannot
   index a pattern shorter than 3 characters and Chinese names are often 2 or 3 characters;
-* a whole phone number: B-tree equality on the E.164 form; a phone fragment: pg_trgm;
-* 4 digits: B-tree on the last 4 digits of the phones and of the plate;
-* plate and VIN fragments: pg_trgm (upper-case stored, so ``LIKE`` matches the index); a
-  1–2 character plate start: a ``varchar_pattern_ops`` B-tree prefix scan.
+* a whole phone number: B-tree equality on the E.164 form;
+* the end of a phone, plate or VIN (last 4 digits, "VIN 后六位", a plate's digits): a B-tree on the
+  reversed value, searched as a prefix; the start of a plate (``沪A``): a pattern-ops B-tree;
+* a fragment from the middle, only when nothing starts or ends with it: pg_trgm (values are
+  stored normalised and upper-case, so a plain ``LIKE`` matches the trigram index).
 
-Matches are taken unordered with a LIMIT (see ``first_matches``) so the cost stays flat as the
-tables grow: an ORDER BY would sort every match. Exact name hits are looked up first.
+Matches are taken unordered with a LIMIT (see ``first_ids``) so the cost stays flat as the tables
+grow: an ORDER BY would sort every match. Exact name hits are shown first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import phonenumbers
 from django.db import connection
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Right
+from django.db.models.functions import Reverse
 
 from .models import Customer, Vehicle
 from .querysets import NameGrams, NameKey, user_dealership_ids, user_may, user_phone_region
@@ -60,6 +61,7 @@ def name_key(value: str) -> str:
 
 
 def name_query_grams(key: str) -> list[str]:
+    """The grams every name containing ``key`` has: its 2-character grams (itself if 1 character)."""
     if len(key) == 1:
         return [key]
     return sorted({key[position : position + 2] for position in range(len(key) - 1)})
@@ -79,42 +81,65 @@ def classify(query: str) -> str:
     return SearchKind.NAME
 
 
-def _customer_name_filter(key: str) -> Q:
-    return Q(name_grams__contains=name_query_grams(key), name_key__contains=key)
+@dataclass
+class Tier:
+    """Conditions tried together, each through its own index; a later tier runs only if this one found nothing."""
+
+    customers: list[Q] = field(default_factory=list)
+    vehicles: list[Q] = field(default_factory=list)
 
 
-def _customers_by_name(customers: QuerySet, query: str, limit: int) -> list[Customer]:
-    key = name_key(query)
-    if not key:
-        return []
-    customers = customers.alias(name_grams=NameGrams("full_name"), name_key=NameKey("full_name"))
-    found = first_matches(customers, [Q(full_name=query.strip()), _customer_name_filter(key)], limit)
-    return sorted(found, key=lambda customer: customer.full_name != query.strip())  # exact hits first
-
-
-def _phone_conditions(query: str, region: str) -> list[Q]:
-    digits = PHONE_PUNCTUATION.sub("", query)
+def full_phone(query: str, region: str) -> str | None:
+    """``query`` as an E.164 number if it is a whole valid phone number, else None."""
     try:
-        number = phonenumbers.parse(digits, region)
-        if phonenumbers.is_valid_number(number):
-            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-            return [Q(mobile=e164) | Q(other_phone=e164)]  # two B-tree equalities: a cheap BitmapOr
+        number = phonenumbers.parse(PHONE_PUNCTUATION.sub("", query), region)
     except phonenumbers.NumberParseException:
-        pass
-    fragment = digits.lstrip("+")
-    if len(fragment) < 3:
-        return []
-    return [Q(mobile__contains=fragment), Q(other_phone__contains=fragment)]
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _vehicles_by_plate_or_vin(vehicles: QuerySet, query: str, limit: int) -> list[Vehicle]:
+def plan(kind: str, query: str, region: str) -> list[Tier]:
+    """What to look up for ``query``: endings and beginnings first (B-tree range scans whose cost does
+    not grow with the table), fragments inside a value (pg_trgm) only when nothing starts or ends with it."""
+    if kind == SearchKind.NAME:
+        key = name_key(query)
+        if not key:
+            return []
+        return [
+            Tier(customers=[Q(full_name=query), Q(name_grams__contains=name_query_grams(key), name_key__contains=key)])
+        ]
+    if kind in (SearchKind.PHONE, SearchKind.LAST4):
+        e164 = full_phone(query, region) if kind == SearchKind.PHONE else None
+        if e164:
+            return [Tier(customers=[Q(mobile=e164) | Q(other_phone=e164)])]
+        digits = PHONE_PUNCTUATION.sub("", query).lstrip("+")
+        ending = digits[::-1]
+        # 4 digits: a phone's or plate's last four; 5 to 8: also a VIN's last six or eight ("VIN 后六位").
+        tiers = [
+            Tier(
+                customers=[Q(mobile_reversed__startswith=ending), Q(other_reversed__startswith=ending)],
+                vehicles=[Q(plate_reversed__startswith=ending), Q(vin_reversed__startswith=ending)],
+            )
+        ]
+        if len(digits) >= 3:
+            tiers.append(
+                Tier(
+                    customers=[Q(mobile__contains=digits), Q(other_phone__contains=digits)],
+                    vehicles=[Q(plate__contains=digits), Q(vin__contains=digits)],
+                )
+            )
+        return tiers
     key = plate_normalize(query)
-    if len(key) < 3:
-        return first_matches(vehicles, [Q(plate__startswith=key)], limit)
-    conditions = [Q(plate__contains=key)]
-    if ALPHANUMERIC.match(key):
-        conditions.append(Q(vin__contains=key))
-    return first_matches(vehicles, conditions, limit)
+    ending = key[::-1]
+    is_vin_like = bool(ALPHANUMERIC.match(key))
+    tiers = [Tier(vehicles=[Q(plate__startswith=key), Q(plate_reversed__startswith=ending)])]
+    if is_vin_like:
+        tiers[0].vehicles.append(Q(vin_reversed__startswith=ending))
+    if len(key) >= 3:
+        tiers.append(Tier(vehicles=[Q(plate__contains=key)] + ([Q(vin__contains=key)] if is_vin_like else [])))
+    return tiers
 
 
 def search(user, query: str, *, limit: int = RESULT_LIMIT) -> SearchResults:
@@ -123,7 +148,34 @@ def search(user, query: str, *, limit: int = RESULT_LIMIT) -> SearchResults:
     results = SearchResults(query=query, kind=classify(query))
     if results.kind == SearchKind.EMPTY:
         return results
-    _fill(results, user, limit)
+    rooftops = user_dealership_ids(user)
+    customers = Customer.objects.none()
+    if user_may(user, "view", Customer):
+        customers = (
+            Customer.objects.filter(dealership_id__in=rooftops)
+            .select_related("dealership")
+            .order_by()
+            .alias(
+                name_grams=NameGrams("full_name"),
+                name_key=NameKey("full_name"),
+                mobile_reversed=Reverse("mobile"),
+                other_reversed=Reverse("other_phone"),
+            )
+        )
+    vehicles = Vehicle.objects.none()
+    if user_may(user, "view", Vehicle):
+        vehicles = (
+            Vehicle.objects.filter(dealership_id__in=rooftops)
+            .select_related("owner", "dealership")
+            .order_by()
+            .alias(plate_reversed=Reverse("plate"), vin_reversed=Reverse("vin"))
+        )
+    for tier in plan(results.kind, query, user_phone_region(user)):
+        results.customers = first_matches(customers, tier.customers, limit)
+        results.vehicles = first_matches(vehicles, tier.vehicles, limit)
+        if not results.is_empty:
+            break
+    results.customers.sort(key=lambda customer: customer.full_name != query)  # exact name hits first
     return results
 
 
@@ -148,33 +200,9 @@ def first_matches(queryset: QuerySet, conditions: list[Q], limit: int) -> list:
     """Rows matching any of ``conditions``, looked up one condition (one index) at a time."""
     ids: list[int] = []
     for condition in conditions:
+        if len(ids) >= limit:
+            break
         ids += first_ids(queryset.filter(condition).exclude(pk__in=ids), limit - len(ids))
     if not ids:
         return []
     return list(queryset.filter(pk__in=ids))
-
-
-def _fill(results: SearchResults, user, limit: int) -> None:
-    query, kind = results.query, results.kind
-    rooftops = user_dealership_ids(user)
-    customers = Customer.objects.none()
-    if user_may(user, "view", Customer):
-        customers = Customer.objects.filter(dealership_id__in=rooftops).select_related("dealership").order_by()
-    vehicles = Vehicle.objects.none()
-    if user_may(user, "view", Vehicle):
-        vehicles = Vehicle.objects.filter(dealership_id__in=rooftops).select_related("owner", "dealership").order_by()
-
-    if kind == SearchKind.NAME:
-        results.customers = _customers_by_name(customers, query, limit)
-    elif kind == SearchKind.LAST4:
-        customers = customers.alias(mobile_last4=Right("mobile", 4), other_last4=Right("other_phone", 4))
-        results.customers = first_matches(customers, [Q(mobile_last4=query) | Q(other_last4=query)], limit)
-        vehicles = vehicles.alias(plate_last4=Right("plate", 4))
-        results.vehicles = first_matches(vehicles, [Q(plate_last4=query)], limit)
-    elif kind == SearchKind.PHONE:
-        results.customers = first_matches(customers, _phone_conditions(query, user_phone_region(user)), limit)
-        digits = PHONE_PUNCTUATION.sub("", query).lstrip("+")
-        if 5 <= len(digits) <= 8:  # the last 6 or 8 of a VIN are often all digits ("VIN 后六位")
-            results.vehicles = first_matches(vehicles, [Q(vin__contains=digits)], limit)
-    else:
-        results.vehicles = _vehicles_by_plate_or_vin(vehicles, query, limit)

@@ -78,6 +78,19 @@ def test_plate_fragments_in_any_case_and_spacing(people, advisor):
         assert results.vehicles[0].owner.full_name == "张静"
 
 
+def test_digits_of_a_plate_find_the_vehicle(people, advisor):
+    """Plates are read out by their digits: an ending first, a middle part when nothing ends with it."""
+    for query in ("12345", "2345"):
+        assert [v.plate for v in search(advisor, query).vehicles] == ["沪AD12345"], query
+
+
+def test_endings_come_first_and_middles_only_when_nothing_ends_so(people, advisor, rooftop):
+    VehicleFactory(dealership=rooftop, plate="沪B45123", vin="1HGCM82633A004352")
+    assert [v.plate for v in search(advisor, "4512").vehicles] == ["沪AD12345"]  # its VIN ends …184512
+    assert [v.plate for v in search(advisor, "5123").vehicles] == ["沪B45123"]
+    assert [v.plate for v in search(advisor, "D123").vehicles] == ["沪AD12345"]  # nothing ends so: the middle
+
+
 def test_vin_fragment_and_last_six(people, advisor):
     assert [v.vin for v in search(advisor, "am4187").vehicles] == ["LSVAM4187C2184512"]
     assert [v.vin for v in search(advisor, "184512").vehicles] == ["LSVAM4187C2184512"]
@@ -185,10 +198,12 @@ def search_plans(user, query):
         ("王", "crm_customer_name_grams"),
         ("李敏文", "crm_customer_name_grams"),
         ("13000007919", "crm_customer_unique_mobile_per_dealership"),
-        ("30000791", "crm_customer_mobile_trgm"),
-        ("7919", "crm_customer_mobile_last4"),
-        ("沪B12345", "crm_vehicle_plate_trgm"),
-        (None, "crm_vehicle_vin_trgm"),  # the last 6 characters of a VIN in the table
+        ("30000791", "crm_customer_mobile_trgm"),  # from the middle: nothing ends with it
+        ("7919", "crm_customer_mobile_reversed"),  # last 4 digits
+        ("7919", "crm_vehicle_plate_reversed"),
+        ("沪B12", "crm_vehicle_plate"),  # the start of a plate
+        ("B1234", "crm_vehicle_plate_trgm"),  # from the middle of a plate
+        (None, "crm_vehicle_vin_reversed"),  # the last 6 characters of a VIN in the table
     ],
 )
 def test_every_key_kind_uses_an_index(large_tables, db, query, index):
