@@ -7,3 +7,21 @@ class CrmConfig(AppConfig):
 
     name = "crm"
     verbose_name = _("Customers and vehicles")
+
+    def ready(self):
+        from django.contrib.auth.models import Group
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from . import authz
+        from .models import Dealership, User
+
+        for through in (
+            User.groups.through,
+            User.user_permissions.through,
+            User.dealerships.through,
+            Group.permissions.through,
+        ):
+            m2m_changed.connect(authz.invalidate, sender=through, dispatch_uid=f"authz-{through._meta.label}")
+        for model in (User, Group, Dealership):
+            post_save.connect(authz.invalidate, sender=model, dispatch_uid=f"authz-save-{model._meta.label}")
+            post_delete.connect(authz.invalidate, sender=model, dispatch_uid=f"authz-delete-{model._meta.label}")

@@ -134,11 +134,9 @@ class User(AbstractUser):
 
     @property
     def role_names(self) -> set[str]:
-        cached = getattr(self, "_role_names", None)
-        if cached is None:
-            cached = set(self.groups.values_list("name", flat=True))
-            self._role_names = cached
-        return cached
+        from .authz import snapshot
+
+        return snapshot(self)["roles"]
 
     def has_role(self, *roles: Role) -> bool:
         return self.is_superuser or bool(self.role_names & {str(role) for role in roles})

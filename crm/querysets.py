@@ -8,17 +8,12 @@ from django.db.models import Func, TextField
 
 
 def _user_rooftops(user) -> list[tuple[int, str]]:
-    """(id, phone region) of the rooftops ``user`` works at (all for a superuser), read once per user object."""
+    """(id, phone region) of the rooftops ``user`` works at (all for a superuser)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return []
-    cached = getattr(user, "_rooftops", None)
-    if cached is None:
-        from .models import Dealership
+    from .authz import snapshot
 
-        rooftops = Dealership.objects.all() if user.is_superuser else user.dealerships.all()
-        cached = list(rooftops.order_by("pk").values_list("pk", "phone_region"))
-        user._rooftops = cached
-    return cached
+    return snapshot(user)["rooftops"]
 
 
 def user_dealership_ids(user) -> list[int]:

@@ -10,7 +10,7 @@ Every key kind is answered from an index whatever its length (see the EXPLAIN te
 * a fragment from the middle, only when nothing starts or ends with it: pg_trgm (values are
   stored normalised and upper-case, so a plain ``LIKE`` matches the trigram index).
 
-Matches are taken unordered with a LIMIT (see ``first_ids``) so the cost stays flat as the tables
+Matches are taken unordered with a LIMIT (see ``first_matches``) so the cost stays flat as the tables
 grow: an ORDER BY would sort every match. Exact name hits are shown first.
 """
 
@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 import phonenumbers
-from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Reverse
 
 from .models import Customer, Vehicle
@@ -179,30 +179,23 @@ def search(user, query: str, *, limit: int = RESULT_LIMIT) -> SearchResults:
     return results
 
 
-def first_ids(queryset: QuerySet, limit: int) -> list[int]:
-    """Ids of the first ``limit`` rows of ``queryset``, found through the index that serves its filter.
+def first_matches(queryset: QuerySet, conditions: list[Q], limit: int) -> list:
+    """Up to ``limit`` rows matching any of ``conditions``, each looked up through its own index, in one statement.
 
     Asked for a few rows matching a condition it thinks is rare, PostgreSQL bets that walking the
     table (or the rooftop's foreign-key index) will meet them early; on a large table the bet reads
-    every row. A MATERIALIZED CTE is planned as if every row were wanted, so the filter's own index
-    is chosen, and it is still read lazily: the LIMIT stops it after ``limit`` hits. Give it one
-    indexed condition at a time: an OR of two trigram conditions is costed above a sequential scan.
+    every row. A MATERIALIZED CTE is planned as if every row were wanted, so the condition's own
+    index is chosen, and it is still read lazily: its LIMIT stops it after ``limit`` hits. One CTE
+    per condition: an OR of two trigram conditions is costed above a sequential scan.
     """
-    if limit <= 0:
+    if not conditions or limit <= 0:
         return []
-    sql, params = queryset.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH hits AS MATERIALIZED ({sql}) SELECT * FROM hits LIMIT %s", [*params, limit])  # noqa: S608
-        return [row[0] for row in cursor.fetchall()]
-
-
-def first_matches(queryset: QuerySet, conditions: list[Q], limit: int) -> list:
-    """Rows matching any of ``conditions``, looked up one condition (one index) at a time."""
-    ids: list[int] = []
+    # The SQL text comes from Django's compiler; every user value travels as a parameter.
+    lookups, params = [], []
     for condition in conditions:
-        if len(ids) >= limit:
-            break
-        ids += first_ids(queryset.filter(condition).exclude(pk__in=ids), limit - len(ids))
-    if not ids:
-        return []
-    return list(queryset.filter(pk__in=ids))
+        sql, condition_params = queryset.filter(condition).order_by().values("pk").query.sql_with_params()
+        lookups.append(f"(WITH hits AS MATERIALIZED ({sql}) SELECT * FROM hits LIMIT %s)")  # noqa: S608
+        params += [*condition_params, limit]
+    union = " UNION ".join(lookups)
+    matches = RawSQL(f"SELECT * FROM ({union}) AS matches LIMIT %s", [*params, limit])  # noqa: S608, S611
+    return list(queryset.filter(pk__in=matches))

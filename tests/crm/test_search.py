@@ -182,10 +182,10 @@ def search_plans(user, query):
     with CaptureQueriesContext(connection) as captured:
         search(user, query)
     plans = []
-    with connection.cursor() as cursor:  # the index lookups; the row fetches after them go by primary key
+    with connection.cursor() as cursor:
         for executed in captured.captured_queries:
             sql = executed["sql"]
-            if sql.startswith("WITH hits"):
+            if "WITH hits" in sql:
                 cursor.execute("EXPLAIN " + sql)
                 plans.append("\n".join(row[0] for row in cursor.fetchall()))
     return plans
@@ -216,7 +216,8 @@ def test_every_key_kind_uses_an_index(large_tables, db, query, index):
     joined = "\n".join(plans)
     assert index in joined, joined
     assert "Seq Scan on crm_customer" not in joined and "Seq Scan on crm_vehicle" not in joined, joined
-    assert "Sort" not in joined, "sorting every match would make the search grow with the data"
+    # Sorting the table's rows (an ORDER BY) would sort every match; de-duplicating the <= 8 ids found is fine.
+    assert "Sort Key: crm_" not in joined, joined
 
 
 def test_plain_icontains_would_not_use_the_trigram_index(large_tables, db):
