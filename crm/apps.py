@@ -10,10 +10,12 @@ class CrmConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth.models import Group
-        from django.db.models.signals import m2m_changed, post_delete, post_save
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-        from . import authz
+        from . import authz, roles
         from .models import Dealership, User
+
+        post_migrate.connect(roles.ensure_roles, sender=self, dispatch_uid="crm-ensure-roles")
 
         for through in (
             User.groups.through,

@@ -41,3 +41,25 @@ def test_a_repeated_search_reads_no_permissions_from_the_database(
     with django_assert_max_num_queries(4):
         response = client.get("/search/", {"q": "王小明"})
     assert "王小明" in response.content.decode()
+
+
+def test_migrated_roles_have_exactly_the_default_permissions(db):
+    from crm.roles import DEFAULT_PERMISSIONS
+
+    for role, expected in DEFAULT_PERMISSIONS.items():
+        group = Group.objects.get(name=role.value)
+        granted = {
+            f"{app}.{codename}"
+            for app, codename in group.permissions.values_list("content_type__app_label", "codename")
+        }
+        assert granted == set(expected), role
+
+
+def test_a_missing_role_group_is_recreated_with_its_defaults(db):
+    from crm.roles import ensure_roles
+
+    Group.objects.filter(name=Role.TECHNICIAN.value).delete()
+    ensure_roles()
+    technician = Group.objects.get(name=Role.TECHNICIAN.value)
+    codenames = set(technician.permissions.values_list("codename", flat=True))
+    assert "view_vehicle" in codenames and "view_customer_phone" not in codenames

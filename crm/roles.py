@@ -1,0 +1,72 @@
+"""The staff roles and the permissions each starts with.
+
+Migration ``crm.0002_roles`` created the groups; ``ensure_roles`` (run after every migrate and
+every test-database flush) re-creates any role group that is missing, with these defaults.
+Existing groups are left as administrators have shaped them.
+"""
+
+from .choices import Role
+
+VIEW_ROOFTOP = ["crm.view_dealership", "crm.view_businesshours", "crm.view_holiday"]
+RECORDS = [
+    f"crm.{action}_{model}"
+    for model, actions in (
+        ("customer", ("view", "add", "change")),
+        ("vehicle", ("view", "add", "change")),
+        ("vehicleownership", ("view", "add")),
+        ("odometerreading", ("view", "add")),
+    )
+    for action in actions
+]
+EVERYTHING_CRM = [
+    f"crm.{action}_{model}"
+    for model in (
+        "dealership",
+        "businesshours",
+        "holiday",
+        "customer",
+        "vehicle",
+        "vehicleownership",
+        "odometerreading",
+        "user",
+    )
+    for action in ("view", "add", "change", "delete")
+]
+
+DEFAULT_PERMISSIONS: dict[Role, list[str]] = {
+    Role.ADMINISTRATOR: [*EVERYTHING_CRM, "crm.view_customer_phone"],
+    Role.MANAGER: [*VIEW_ROOFTOP, *RECORDS, "crm.view_customer_phone", "crm.view_user"],
+    Role.SALES_CONSULTANT: [*VIEW_ROOFTOP, *RECORDS, "crm.view_customer_phone"],
+    Role.SERVICE_ADVISOR: [*VIEW_ROOFTOP, *RECORDS, "crm.view_customer_phone"],
+    Role.CUSTOMER_SPECIALIST: [
+        *VIEW_ROOFTOP,
+        "crm.view_customer",
+        "crm.change_customer",
+        "crm.view_vehicle",
+        "crm.view_vehicleownership",
+        "crm.view_odometerreading",
+        "crm.view_customer_phone",
+    ],
+    Role.TECHNICIAN: [
+        *VIEW_ROOFTOP,
+        "crm.view_customer",
+        "crm.view_vehicle",
+        "crm.view_odometerreading",
+        "crm.add_odometerreading",
+    ],
+}
+
+
+def ensure_roles(**kwargs) -> None:
+    """Create each missing role group with its default permissions (a ``post_migrate`` receiver)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    missing = [role for role in Role if not Group.objects.filter(name=role.value).exists()]
+    for role in missing:
+        group = Group.objects.create(name=role.value)
+        wanted = Q(pk__in=[])
+        for name in DEFAULT_PERMISSIONS[role]:
+            app_label, codename = name.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(wanted))
