@@ -107,9 +107,12 @@ def plan(kind: str, query: str, region: str) -> list[Tier]:
         key = name_key(query)
         if not key:
             return []
-        return [
-            Tier(customers=[Q(full_name=query), Q(name_grams__contains=name_query_grams(key), name_key__contains=key)])
-        ]
+        names = [Q(full_name=query), Q(name_grams__contains=name_query_grams(key), name_key__contains=key)]
+        if not ALPHANUMERIC.match(plate_normalize(query)):
+            return [Tier(customers=names)]
+        # Latin letters only: a name, or the letters of a plate (贵YMHTG6).
+        first, *rest = _plate_or_vin_tiers(plate_normalize(query))
+        return [Tier(customers=names, vehicles=first), *(Tier(vehicles=conditions) for conditions in rest)]
     if kind in (SearchKind.PHONE, SearchKind.LAST4):
         e164 = full_phone(query, region) if kind == SearchKind.PHONE else None
         if e164:
@@ -131,14 +134,18 @@ def plan(kind: str, query: str, region: str) -> list[Tier]:
                 )
             )
         return tiers
-    key = plate_normalize(query)
+    return [Tier(vehicles=conditions) for conditions in _plate_or_vin_tiers(plate_normalize(query))]
+
+
+def _plate_or_vin_tiers(key: str) -> list[list[Q]]:
+    """Vehicle conditions by tier: the start or end of a plate or VIN, then (3+ characters) the middle."""
     ending = key[::-1]
     is_vin_like = bool(ALPHANUMERIC.match(key))
-    tiers = [Tier(vehicles=[Q(plate__startswith=key), Q(plate_reversed__startswith=ending)])]
+    tiers = [[Q(plate__startswith=key), Q(plate_reversed__startswith=ending)]]
     if is_vin_like:
-        tiers[0].vehicles.append(Q(vin_reversed__startswith=ending))
+        tiers[0].append(Q(vin_reversed__startswith=ending))
     if len(key) >= 3:
-        tiers.append(Tier(vehicles=[Q(plate__contains=key)] + ([Q(vin__contains=key)] if is_vin_like else [])))
+        tiers.append([Q(plate__contains=key)] + ([Q(vin__contains=key)] if is_vin_like else []))
     return tiers
 
 

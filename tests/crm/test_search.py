@@ -91,6 +91,12 @@ def test_endings_come_first_and_middles_only_when_nothing_ends_so(people, adviso
     assert [v.plate for v in search(advisor, "D123").vehicles] == ["沪AD12345"]  # nothing ends so: the middle
 
 
+def test_letters_only_find_a_plate_as_well_as_names(people, advisor, rooftop):
+    VehicleFactory(dealership=rooftop, plate="贵YMHTG6")
+    assert [v.plate for v in search(advisor, "ymhtg").vehicles] == ["贵YMHTG6"]
+    assert names(search(advisor, "smith")) == ["John Smith"]
+
+
 def test_vin_fragment_and_last_six(people, advisor):
     assert [v.vin for v in search(advisor, "am4187").vehicles] == ["LSVAM4187C2184512"]
     assert [v.vin for v in search(advisor, "184512").vehicles] == ["LSVAM4187C2184512"]
