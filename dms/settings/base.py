@@ -95,6 +95,9 @@ TEMPLATES = [
 # --- Servers: the environment, or the embedded default ----------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or embedded.postgres_url()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Pages and the API ask for a few rows at a time: parallel workers would cost more to start (ms)
+# than they save. Reports that scan a lot get their own connection (alias) with them on.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c max_parallel_workers_per_gather=0"
 REDIS_URL = os.environ.get("REDIS_URL") or embedded.redis_url(db=0)
 
 CACHES = {
