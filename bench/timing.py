@@ -156,7 +156,9 @@ class SearchBench:
             self.url: str | None = reverse("search")
         except NoReverseMatch:
             self.url = None
-        self.raw = self.connect()
+        # The replay connection gets the application's connection options, so it runs the same
+        # statements under the same settings as the view's connection.
+        self.raw = psycopg2.connect(self.database_url, **settings.DATABASES["default"].get("OPTIONS", {}))
         self.raw.autocommit = True
         with self.raw.cursor() as cursor:
             self.ddl = SecondaryDdl.read(cursor)
