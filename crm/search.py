@@ -83,7 +83,8 @@ def classify(query: str) -> str:
 
 @dataclass
 class Tier:
-    """Conditions tried together, each through its own index; a later tier runs only if this one found nothing."""
+    """Conditions tried together, each through its own index; a later tier is tried for customers (or
+    vehicles) only if this one found none."""
 
     customers: list[Q] = field(default_factory=list)
     vehicles: list[Q] = field(default_factory=list)
@@ -177,10 +178,15 @@ def search(user, query: str, *, limit: int = RESULT_LIMIT) -> SearchResults:
             .order_by()
             .alias(plate_reversed=Reverse("plate"), vin_reversed=Reverse("vin"))
         )
-    for tier in plan(results.kind, query, user_phone_region(user)):
+    tiers = plan(results.kind, query, user_phone_region(user))
+    # Customers and vehicles each go down the tiers until one finds something for them.
+    for tier in tiers:
         results.customers = first_matches(customers, tier.customers, limit)
+        if results.customers:
+            break
+    for tier in tiers:
         results.vehicles = first_matches(vehicles, tier.vehicles, limit)
-        if not results.is_empty:
+        if results.vehicles:
             break
     results.customers.sort(key=lambda customer: customer.full_name != query)  # exact name hits first
     return results

@@ -84,6 +84,13 @@ def test_digits_of_a_plate_find_the_vehicle(people, advisor):
         assert [v.plate for v in search(advisor, query).vehicles] == ["沪AD12345"], query
 
 
+def test_a_phone_ending_does_not_hide_a_plate_with_the_digits_inside(people, advisor):
+    # 张静's mobile ends with 5678; no plate ends with 1234, so the plate containing it is found too.
+    results = search(advisor, "1234")
+    assert [v.plate for v in results.vehicles] == ["沪AD12345"]
+    assert names(results) == ["王伟"]  # whose landline ends with 1234
+
+
 def test_endings_come_first_and_middles_only_when_nothing_ends_so(people, advisor, rooftop):
     VehicleFactory(dealership=rooftop, plate="沪B45123", vin="1HGCM82633A004352")
     assert [v.plate for v in search(advisor, "4512").vehicles] == ["沪AD12345"]  # its VIN ends …184512
