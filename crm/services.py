@@ -61,7 +61,7 @@ def dealership_for_write(*, actor: User, dealership: Dealership | int, model) ->
 
 
 def customer_normalize(*, dealership: Dealership, data: dict[str, Any]) -> dict[str, Any]:
-    """Normalise the phones to E.164 and check the duplicate mobile; raise one error with every field's message."""
+    """Normalise the phones to E.164 in the rooftop's region; raise one error with every field's message."""
     errors: dict[str, list] = {}
     cleaned = dict(data)
     for name, mobile_only in (("mobile", True), ("other_phone", False)):
