@@ -56,3 +56,26 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, _("Friday")
     SATURDAY = 5, _("Saturday")
     SUNDAY = 6, _("Sunday")
+
+
+class ComplaintStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    INVESTIGATING = "investigating", _("Investigating")
+    SOLUTION_AGREED = "solution_agreed", _("Solution agreed")
+    IMPLEMENTED = "implemented", _("Implemented")
+    CALLBACK_DONE = "callback_done", _("Call-back done")
+    CLOSED = "closed", _("Closed")
+
+
+class ComplaintSource(models.TextChoices):
+    FOLLOWUP_CALL = "followup_call", _("Follow-up call")
+    PHONE = "phone", _("Phone")
+    WALK_IN = "walk_in", _("Walk-in")
+    SURVEY = "survey", _("Survey")
+    WEB = "web", _("Web")
+
+
+class Severity(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")

@@ -15,7 +15,18 @@ from django.db.models.functions import Reverse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Channel, CustomerKind, CustomerSource, PlateRule, Role, Salutation, Weekday
+from .choices import (
+    Channel,
+    ComplaintSource,
+    ComplaintStatus,
+    CustomerKind,
+    CustomerSource,
+    PlateRule,
+    Role,
+    Salutation,
+    Severity,
+    Weekday,
+)
 from .querysets import DealershipQuerySet, DealershipRootQuerySet, NameGrams
 
 
@@ -346,3 +357,57 @@ class OdometerReading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reading_km} km ({self.read_on})"
+
+
+class Complaint(models.Model):
+    """A customer's complaint 投诉, handled first: received → investigating → solution agreed →
+    implemented → call-back done → closed (the life-cycle pages come with the customer-care issue)."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="complaints")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="complaints", verbose_name=_("customer")
+    )
+    source = models.CharField(_("source"), max_length=20, choices=ComplaintSource.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ComplaintStatus.choices, default=ComplaintStatus.RECEIVED
+    )
+    description = models.TextField(_("what the customer said"))
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="complaints", verbose_name=_("owner")
+    )
+    due_at = models.DateTimeField(_("due at"))
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("complaint")
+        verbose_name_plural = _("complaints")
+        indexes = [
+            models.Index(fields=["dealership", "status", "due_at"], name="crm_complaint_open"),
+            models.Index(fields=["customer", "-created_at"], name="crm_complaint_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.description[:40]}"
+
+
+class ComplaintEvent(models.Model):
+    """Who moved a complaint from which state to which, when."""
+
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_status = models.CharField(max_length=20, choices=ComplaintStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ComplaintStatus.choices)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["complaint", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.from_status} → {self.to_status}"

@@ -11,7 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Customer, Dealership, OdometerReading, User, Vehicle, VehicleOwnership
+from .models import (
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Dealership,
+    OdometerReading,
+    User,
+    Vehicle,
+    VehicleOwnership,
+)
 from .querysets import user_dealership_ids, user_may
 from .validators import phone_normalize, plate_validate, vin_validate
 
@@ -354,3 +363,37 @@ def odometer_record(
     vehicle.odometer_km = reading_km
     vehicle.save(update_fields=["odometer_km", "updated_at"])
     return reading
+
+
+# --- complaints -----------------------------------------------------------------------
+
+COMPLAINT_DUE = {
+    "low": datetime.timedelta(days=3),
+    "medium": datetime.timedelta(days=1),
+    "high": datetime.timedelta(hours=4),
+}
+
+
+@transaction.atomic
+def complaint_open(
+    *,
+    customer: Customer,
+    source: str,
+    description: str,
+    actor: User | None = None,
+    severity: str = "medium",
+    owner: User | None = None,
+) -> Complaint:
+    """Open a complaint, due by its severity; the caller schedules the call-back through the follow-up engine."""
+    complaint = Complaint.objects.create(
+        dealership_id=customer.dealership_id,
+        customer=customer,
+        source=source,
+        severity=severity,
+        description=description,
+        owner=owner,
+        due_at=timezone.now() + COMPLAINT_DUE[severity],
+        created_by=actor,
+    )
+    ComplaintEvent.objects.create(complaint=complaint, actor=actor, to_status=complaint.status, note=description)
+    return complaint

@@ -122,6 +122,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
+# --- Follow-up engine ------------------------------------------------------------------------
+# Providers per customer channel, their sends per second (0: no cap), and the dispatcher's lease.
+FOLLOWUP_CHANNELS = {
+    "sms": os.environ.get("FOLLOWUP_SMS_PROVIDER", "followup.channels.ConsoleProvider"),
+    "wechat": os.environ.get("FOLLOWUP_WECHAT_PROVIDER", "followup.channels.ConsoleProvider"),
+    "email": os.environ.get("FOLLOWUP_EMAIL_PROVIDER", "followup.channels.EmailProvider"),
+}
+FOLLOWUP_RATE_LIMITS = {"console": int(os.environ.get("FOLLOWUP_CONSOLE_RATE", 0)), "email": 20}
+FOLLOWUP_CONSOLE_PATH = os.environ.get("FOLLOWUP_CONSOLE_PATH", "")
+FOLLOWUP_LEASE_SECONDS = int(os.environ.get("FOLLOWUP_LEASE_SECONDS", 300))
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "dms@localhost")
+
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = ["crm.authz.CachedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [

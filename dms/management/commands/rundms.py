@@ -25,7 +25,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, no_seed, **options):
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("schedule_tasks")
         if not no_seed:
             call_command("seed_demo")
         env = {

@@ -1,0 +1,300 @@
+"""Scheduling promises and recording what came of them. ``sales``, ``service`` and ``crm`` callers
+run these inside their own transaction, so a promise commits or rolls back with its cause."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.choices import ComplaintSource, Role
+from crm.models import Customer, Dealership, User
+from crm.services import complaint_open
+
+from .calendar import RooftopCalendar
+from .choices import LIVE_STATUSES, FollowUpKind, FollowUpStatus, Outcome, RefusalReason
+from .models import Attempt, FollowUp
+
+FOLLOWUP_WINDOW = datetime.timedelta(hours=48)
+RETRY_AFTER_NO_ANSWER = datetime.timedelta(hours=2)
+MAX_FAILED_CALLS = 2
+# What an outcome does to the follow-up: closes it, or keeps it for another try.
+CLOSING_OUTCOMES = {Outcome.REACHED, Outcome.WRONG_NUMBER, Outcome.REFUSED, Outcome.BOOKED}
+
+
+def _subject_key(subject: models.Model) -> dict[str, Any]:
+    return {"subject_type": ContentType.objects.get_for_model(subject), "subject_id": subject.pk}
+
+
+def live_followups(*, subject: models.Model, kind: str | None = None) -> models.QuerySet[FollowUp]:
+    rows = FollowUp.objects.filter(**_subject_key(subject), status__in=LIVE_STATUSES)
+    return rows.filter(kind=kind) if kind else rows
+
+
+def followup_schedule(
+    *,
+    kind: str,
+    subject: models.Model,
+    customer: Customer,
+    due_at: datetime.datetime,
+    window_ends_at: datetime.datetime | None = None,
+    assignee: User | None = None,
+    team: str = "",
+    data: dict | None = None,
+) -> FollowUp:
+    """Promise a call or message about ``subject``; scheduling the same (kind, subject) again is a no-op.
+
+    The partial unique index on live rows decides between concurrent callers: INSERT … ON CONFLICT
+    DO NOTHING, then read the one live row.
+    """
+    row = FollowUp(
+        dealership_id=customer.dealership_id,
+        kind=kind,
+        customer=customer,
+        due_at=due_at,
+        window_ends_at=window_ends_at,
+        assignee=assignee,
+        team=team,
+        data=data or {},
+        **_subject_key(subject),
+    )
+    FollowUp.objects.bulk_create([row], ignore_conflicts=True)
+    return live_followups(subject=subject, kind=kind).get()
+
+
+def followup_reschedule(*, subject: models.Model, kind: str, due_at: datetime.datetime) -> int:
+    """Move the pending (not yet queued) follow-up of ``kind`` about ``subject``; returns rows moved."""
+    return (
+        live_followups(subject=subject, kind=kind)
+        .filter(status=FollowUpStatus.SCHEDULED)
+        .update(due_at=due_at, updated_at=timezone.now())
+    )
+
+
+def followup_cancel_pending(*, subject: models.Model, kinds: list[str] | None = None) -> int:
+    """Cancel every live follow-up about ``subject`` (of ``kinds``); returns rows cancelled."""
+    rows = live_followups(subject=subject)
+    if kinds:
+        rows = rows.filter(kind__in=kinds)
+    return rows.update(status=FollowUpStatus.CANCELLED, claimed_until=None, updated_at=timezone.now())
+
+
+# --- what sales, service and crm call --------------------------------------------------
+
+
+def schedule_after_vehicle_delivery(
+    *, order: models.Model, customer: Customer, delivered_at: datetime.datetime, consultant: User | None = None
+) -> FollowUp:
+    """The 2-day follow-up call after a new car is handed over: is the customer happy with it?"""
+    return _schedule_two_day_call(FollowUpKind.DELIVERY_FOLLOWUP, order, customer, delivered_at, consultant)
+
+
+def schedule_after_service_delivery(
+    *, repair_order: models.Model, customer: Customer, delivered_at: datetime.datetime, advisor: User | None = None
+) -> FollowUp:
+    """The 2-day follow-up call after a repair order is delivered: any problem becomes a complaint."""
+    return _schedule_two_day_call(FollowUpKind.SERVICE_FOLLOWUP, repair_order, customer, delivered_at, advisor)
+
+
+def _schedule_two_day_call(kind, subject, customer, delivered_at, responsible) -> FollowUp:
+    calendar = RooftopCalendar.of(customer.dealership)
+    next_day = (delivered_at.astimezone(calendar.zone) + datetime.timedelta(days=1)).date()
+    return followup_schedule(
+        kind=kind,
+        subject=subject,
+        customer=customer,
+        due_at=calendar.first_window_start_on_or_after(next_day, customer),
+        window_ends_at=delivered_at + FOLLOWUP_WINDOW,
+        team=Role.CUSTOMER_SPECIALIST.value,
+        data={"responsible_id": responsible.pk if responsible else None, "delivered_at": delivered_at.isoformat()},
+    )
+
+
+def schedule_for_appointment(
+    *, appointment: models.Model, customer: Customer, starts_at: datetime.datetime
+) -> tuple[FollowUp, FollowUp]:
+    """The reminder the day before (a message) and the confirmation about an hour before (a call);
+    calling it again for a moved appointment moves both."""
+    calendar = RooftopCalendar.of(customer.dealership)
+    times = {
+        FollowUpKind.APPOINTMENT_REMINDER: calendar.reminder_time(starts_at, customer),
+        FollowUpKind.APPOINTMENT_CONFIRMATION: calendar.confirmation_time(starts_at),
+    }
+    rows = []
+    for kind, due_at in times.items():
+        if due_at <= timezone.now():
+            followup_cancel_pending(subject=appointment, kinds=[kind])  # too late for this one
+            continue
+        row = followup_schedule(
+            kind=kind,
+            subject=appointment,
+            customer=customer,
+            due_at=due_at,
+            window_ends_at=starts_at,
+            team=Role.CUSTOMER_SPECIALIST.value,
+            data={"starts_at": starts_at.isoformat()},
+        )
+        if row.due_at != due_at:
+            followup_reschedule(subject=appointment, kind=kind, due_at=due_at)
+            row.refresh_from_db()
+        FollowUp.objects.filter(pk=row.pk).update(data={**row.data, "starts_at": starts_at.isoformat()})
+        rows.append(row)
+    return tuple(rows)
+
+
+def appointment_cancelled(*, appointment: models.Model) -> int:
+    return followup_cancel_pending(subject=appointment)
+
+
+def schedule_lead_followup(*, lead: models.Model, customer: Customer, on: datetime.date, consultant: User) -> FollowUp:
+    """The consultant's next call to a lead, on the date its grade sets; a new date moves it."""
+    calendar = RooftopCalendar.of(customer.dealership)
+    due_at = calendar.first_window_start_on_or_after(on, customer)
+    row = followup_schedule(
+        kind=FollowUpKind.LEAD_FOLLOWUP,
+        subject=lead,
+        customer=customer,
+        due_at=due_at,
+        assignee=consultant,
+        team=Role.SALES_CONSULTANT.value,
+    )
+    if row.due_at != due_at:
+        followup_reschedule(subject=lead, kind=FollowUpKind.LEAD_FOLLOWUP, due_at=due_at)
+        row.refresh_from_db()
+    return row
+
+
+def schedule_complaint_callback(
+    *, complaint: models.Model, customer: Customer, due_at: datetime.datetime, owner: User | None = None
+) -> FollowUp:
+    """The call that confirms the customer is satisfied with how their complaint was handled."""
+    calendar = RooftopCalendar.of(customer.dealership)
+    return followup_schedule(
+        kind=FollowUpKind.COMPLAINT_CALLBACK,
+        subject=complaint,
+        customer=customer,
+        due_at=calendar.next_contact_time(due_at, customer),
+        window_ends_at=due_at + datetime.timedelta(days=1),
+        assignee=owner,
+        team=Role.CUSTOMER_SPECIALIST.value,
+    )
+
+
+# --- outcomes ---------------------------------------------------------------------------
+
+
+def escalation_lead(dealership: Dealership) -> User | None:
+    """The rooftop's customer-specialist lead: its Manager, else its first customer specialist."""
+    staff = User.objects.filter(dealerships=dealership, is_active=True).order_by("pk")
+    return (
+        staff.filter(groups__name=Role.MANAGER.value).first()
+        or staff.filter(groups__name=Role.CUSTOMER_SPECIALIST.value).first()
+    )
+
+
+@transaction.atomic
+def followup_record_outcome(
+    *,
+    followup_id: int,
+    actor: User,
+    outcome: str,
+    satisfaction: int | None = None,
+    notes: str = "",
+    callback_at: datetime.datetime | None = None,
+    refusal_reason: str = "",
+) -> FollowUp:
+    """Record one call attempt and move the follow-up on: done, retried, called back or escalated.
+
+    A dissatisfied answer (satisfaction 1–2 or a refusal because the customer is unhappy) opens a
+    complaint with its call-back, and tells the responsible advisor or consultant.
+    """
+    followup = (
+        FollowUp.objects.for_user(actor, "change")
+        .select_for_update(of=("self",))
+        .select_related("customer")
+        .get(pk=followup_id)
+    )
+    if followup.status not in (FollowUpStatus.QUEUED, FollowUpStatus.IN_PROGRESS, FollowUpStatus.ESCALATED):
+        raise ValidationError(
+            _("This follow-up is %(status)s; there is no call to record.") % {"status": followup.get_status_display()}
+        )
+    errors = {}
+    if outcome not in Outcome.values or outcome in (Outcome.SENT, Outcome.SEND_FAILED, Outcome.SEND_UNKNOWN):
+        errors["outcome"] = _("Choose what came of the call.")
+    if outcome == Outcome.REACHED and satisfaction is None:
+        errors["satisfaction"] = _("Ask how satisfied the customer is (1–5).")
+    if satisfaction is not None and not 1 <= satisfaction <= 5:
+        errors["satisfaction"] = _("Satisfaction is 1 to 5.")
+    if outcome == Outcome.CALL_BACK and (callback_at is None or callback_at <= timezone.now()):
+        errors["callback_at"] = _("Give the time the customer asked to be called back, in the future.")
+    if outcome == Outcome.REFUSED and refusal_reason not in RefusalReason.values:
+        errors["refusal_reason"] = _("Say why the customer refused.")
+    if errors:
+        raise ValidationError(errors)
+
+    now = timezone.now()
+    followup.attempts += 1
+    Attempt.objects.create(
+        followup=followup,
+        number=followup.attempts,
+        actor=actor,
+        outcome=outcome,
+        satisfaction=satisfaction,
+        refusal_reason=refusal_reason,
+        callback_at=callback_at,
+        notes=notes,
+    )
+    followup.outcome, followup.notes = outcome, notes
+    followup.satisfaction = satisfaction if satisfaction is not None else followup.satisfaction
+    calendar = RooftopCalendar.of(followup.customer.dealership)
+    if outcome in CLOSING_OUTCOMES:
+        followup.status, followup.done_at = FollowUpStatus.DONE, now
+    elif outcome == Outcome.CALL_BACK:
+        followup.status, followup.due_at = FollowUpStatus.QUEUED, callback_at
+    elif followup.attempts >= MAX_FAILED_CALLS:  # no answer, the second time
+        followup.status = FollowUpStatus.ESCALATED
+        followup.assignee = escalation_lead(followup.customer.dealership)
+        followup.due_at = calendar.next_contact_time(now, followup.customer)
+    else:
+        followup.status = FollowUpStatus.QUEUED
+        followup.due_at = calendar.next_contact_time(now + RETRY_AFTER_NO_ANSWER, followup.customer)
+    followup.save(
+        update_fields=[
+            "attempts",
+            "outcome",
+            "notes",
+            "satisfaction",
+            "status",
+            "done_at",
+            "due_at",
+            "assignee",
+            "updated_at",
+        ]
+    )
+    unhappy = (satisfaction is not None and satisfaction <= 2) or refusal_reason == RefusalReason.UNHAPPY
+    if unhappy:
+        _open_complaint(followup, actor, notes)
+    return followup
+
+
+def _open_complaint(followup: FollowUp, actor: User, notes: str) -> None:
+    responsible = User.objects.filter(pk=followup.data.get("responsible_id")).first()
+    complaint = complaint_open(
+        customer=followup.customer,
+        source=ComplaintSource.FOLLOWUP_CALL,
+        actor=actor,
+        owner=responsible,
+        description=notes or _("Dissatisfied on the %(kind)s call.") % {"kind": followup.get_kind_display()},
+    )
+    schedule_complaint_callback(
+        complaint=complaint, customer=followup.customer, due_at=complaint.due_at, owner=responsible
+    )
+    if responsible is not None:
+        from .notify import notify_staff
+
+        transaction.on_commit(lambda: notify_staff(user_id=responsible.pk, complaint_id=complaint.pk))
