@@ -73,7 +73,8 @@ def process_batch(token: str, ids: list[int]) -> dict[str, int]:
     """Queue the calls and send the messages of one claimed batch; returns counts by result."""
     counts = {"queued": 0, "sent": 0, "deferred": 0, "failed": 0, "skipped": 0}
     calendars: dict[int, RooftopCalendar] = {}
-    rows = FollowUp.objects.filter(pk__in=ids, claimed_by=token).select_related("customer", "dealership")
+    rows = list(FollowUp.objects.filter(pk__in=ids, claimed_by=token).select_related("customer", "dealership"))
+    counts["skipped"] = len(ids) - len(rows)  # our lease ran out and another dispatcher took them
     for followup in rows:
         calendar = calendars.setdefault(followup.dealership_id, RooftopCalendar.of(followup.dealership))
         try:
