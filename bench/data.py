@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
+from crm.demo import YEAR_CODES
 from crm.validators import MAINLAND_PLATE, MAINLAND_PROVINCES, vin_check_digit
 
 # The ~100 most common surnames with their share of the population in percent (approximate).
@@ -250,19 +251,6 @@ NO_PLATE_SHARE = 0.02
 
 VIN_CHARACTERS = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O or Q
 VIN_SERIALS = 10**6
-MODEL_YEAR_CODES = {
-    2015: "F",
-    2016: "G",
-    2017: "H",
-    2018: "J",
-    2019: "K",
-    2020: "L",
-    2021: "M",
-    2022: "N",
-    2023: "P",
-    2024: "R",
-    2025: "S",
-}
 # (WMI, make, model, trims) of joint-venture makers; each model gets a few VDS codes.
 MODELS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("LSV", "大众", "朗逸", ("1.5L 舒适版", "1.5L 豪华版")),
@@ -468,7 +456,7 @@ class DataGenerator:
         size = len(serials)
         owners = rng.choices(range(1, customers + 1), k=size)
         models = rng.choices(range(len(MODELS)), k=size)
-        years = rng.choices(tuple(MODEL_YEAR_CODES), k=size)
+        years = rng.choices(tuple(YEAR_CODES), k=size)
         colours = rng.choices(COLOURS, cum_weights=COLOUR_CUM, k=size)
         lines = []
         for offset, serial in enumerate(serials):
@@ -477,7 +465,7 @@ class DataGenerator:
             wmi, make, model, trims = MODELS[models[offset]]
             plant, number = divmod(serial, VIN_SERIALS)
             body = f"{wmi}{rng.choice(self.model_codes[models[offset]])}"
-            rest = f"{MODEL_YEAR_CODES[years[offset]]}{VIN_CHARACTERS[plant]}{number:06d}"
+            rest = f"{YEAR_CODES[years[offset]]}{VIN_CHARACTERS[plant]}{number:06d}"
             vin = f"{body}{vin_check_digit(f'{body}0{rest}')}{rest}"
             plate = "" if rng.random() < NO_PLATE_SHARE else _unique_plate(rng, rooftop, plates)
             created = _timestamp(row_id, total)
