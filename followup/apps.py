@@ -7,3 +7,20 @@ class FollowupConfig(AppConfig):
 
     name = "followup"
     verbose_name = _("Follow-up")
+
+    def ready(self):
+        from crm import panels
+
+        from .views import customer_panel_context
+
+        panels.register(
+            panels.customer_panels,
+            panels.Panel(
+                key="followups",
+                title=_("Follow-ups"),
+                template="followup/partials/customer_panel.html",
+                context=customer_panel_context,
+                order=50,
+                permission="followup.view_followup",
+            ),
+        )

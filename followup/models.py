@@ -72,6 +72,26 @@ class FollowUp(models.Model):
                 condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
                 name="followup_queue",
             ),
+            # A specialist's own calls, and each rooftop team's unassigned ones, in due order.
+            models.Index(
+                fields=["assignee", "due_at"],
+                condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
+                name="followup_queue_mine",
+            ),
+            models.Index(
+                fields=["dealership", "team", "due_at"],
+                condition=Q(
+                    status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS],
+                    assignee__isnull=True,
+                ),
+                name="followup_queue_team",
+            ),
+            # The 2-day follow-up SLA: a rooftop's delivery and service follow-ups by window end.
+            models.Index(
+                fields=["dealership", "window_ends_at"],
+                condition=Q(kind__in=[FollowUpKind.DELIVERY_FOLLOWUP, FollowUpKind.SERVICE_FOLLOWUP]),
+                name="followup_two_day",
+            ),
             models.Index(fields=["subject_type", "subject_id"], name="followup_subject"),
             models.Index(fields=["customer", "-due_at"], name="followup_customer"),
         ]

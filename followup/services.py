@@ -207,6 +207,7 @@ def followup_record_outcome(
     notes: str = "",
     callback_at: datetime.datetime | None = None,
     refusal_reason: str = "",
+    booking: str = "",
 ) -> FollowUp:
     """Record one call attempt and move the follow-up on: done, retried, called back or escalated.
 
@@ -250,6 +251,8 @@ def followup_record_outcome(
         notes=notes,
     )
     followup.outcome, followup.notes = outcome, notes
+    if outcome == Outcome.BOOKED and booking:
+        followup.data = {**followup.data, "booking": booking}
     followup.satisfaction = satisfaction if satisfaction is not None else followup.satisfaction
     calendar = RooftopCalendar.of(followup.customer.dealership)
     if outcome in CLOSING_OUTCOMES:
@@ -273,6 +276,7 @@ def followup_record_outcome(
             "done_at",
             "due_at",
             "assignee",
+            "data",
             "updated_at",
         ]
     )

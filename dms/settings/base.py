@@ -185,13 +185,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Dealership Management System API",
-    "DESCRIPTION": "Rooftops, customers and vehicles; every list is scoped to the caller's rooftops.",
+    "DESCRIPTION": "Rooftops, customers, vehicles and follow-ups; every list is scoped to the caller's rooftops.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "crm.choices.CustomerKind",
+        "FollowUpKindEnum": "followup.choices.FollowUpKind",
+        "OutcomeEnum": "followup.choices.Outcome",
+        "CallOutcomeEnum": "followup.api.serializers.CALL_OUTCOMES",
+    },
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5-responsive.html"
