@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .validators import vin_check_digit
@@ -134,3 +135,14 @@ def vehicle(rng: random.Random, province: str, city_letter: str) -> DemoVehicle:
         year=year,
         colour=rng.choice(COLOURS),
     )
+
+
+# Later apps add their demo records (the follow-up queue, repair orders, leads) after seed_demo's own:
+# each seeder is called with the rooftops and staff by code and user name, and the command's stdout.
+seeders: list[Callable] = []
+
+
+def register_seeder(seeder: Callable) -> Callable:
+    if seeder not in seeders:
+        seeders.append(seeder)
+    return seeder

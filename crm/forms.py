@@ -110,6 +110,7 @@ class VehicleForm(RooftopChoiceMixin, forms.ModelForm):
         widgets = {
             "purchased_on": DateInput,
             "warranty_ends_on": DateInput,
+            "next_service_on": DateInput,
             "vin": forms.TextInput(
                 attrs={"autocomplete": "off", "spellcheck": "false", "style": "text-transform:uppercase"}
             ),

@@ -10,7 +10,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Reverse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -253,6 +253,12 @@ class Vehicle(models.Model):
     colour = models.CharField(_("colour"), max_length=40, blank=True)
     purchased_on = models.DateField(_("purchase date"), null=True, blank=True)
     warranty_ends_on = models.DateField(_("warranty ends"), null=True, blank=True)
+    # When the next maintenance falls due, by date or by mileage, whichever comes first (set at each
+    # service delivery); the daily maintenance-due scan calls the owner in time to book it.
+    next_service_on = models.DateField(_("next maintenance due"), null=True, blank=True)
+    next_service_km = models.PositiveIntegerField(
+        _("next maintenance at (km)"), null=True, blank=True, validators=[MaxValueValidator(2_000_000)]
+    )
     owner = models.ForeignKey(
         Customer,
         on_delete=models.PROTECT,
@@ -287,6 +293,15 @@ class Vehicle(models.Model):
             models.Index(OpClass(Reverse("vin"), name="text_pattern_ops"), name="crm_vehicle_vin_reversed"),
             models.Index(fields=["plate"], name="crm_vehicle_plate", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["owner"], name="crm_vehicle_owner"),
+            # The daily maintenance-due scan: due by date, or by kilometres left before the next service.
+            models.Index(
+                fields=["next_service_on"], condition=Q(next_service_on__isnull=False), name="crm_vehicle_service_date"
+            ),
+            models.Index(
+                F("next_service_km") - F("odometer_km"),
+                condition=Q(next_service_km__isnull=False),
+                name="crm_vehicle_service_km_left",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -51,6 +51,8 @@ VEHICLE_FIELDS = (
     "colour",
     "purchased_on",
     "warranty_ends_on",
+    "next_service_on",
+    "next_service_km",
 )
 
 

@@ -9,9 +9,12 @@ class FollowupConfig(AppConfig):
     verbose_name = _("Follow-up")
 
     def ready(self):
-        from crm import panels
+        from crm import demo, panels
 
+        from . import demo as followup_demo
         from .views import customer_panel_context
+
+        demo.register_seeder(followup_demo.seed)
 
         panels.register(
             panels.customer_panels,

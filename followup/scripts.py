@@ -60,6 +60,19 @@ SCRIPTS = {
 }
 
 
+def maintenance_reason(data: dict) -> str:
+    """Why the car is due, in the reader's language: a date, a mileage, or both."""
+    parts = []
+    if data.get("due_on"):
+        parts.append(str(_("by %(date)s") % {"date": data["due_on"]}))
+    if data.get("due_km"):
+        parts.append(
+            str(_("at %(due)s km, %(now)s km on the last reading"))
+            % {"due": data["due_km"], "now": data.get("odometer_km") or "?"}
+        )
+    return str(_(" or ")).join(parts)
+
+
 def script_for(followup, specialist) -> dict:
     """The script of ``followup``'s kind with the customer's and rooftop's names filled in."""
     data = followup.data or {}
@@ -70,10 +83,12 @@ def script_for(followup, specialist) -> dict:
         "rooftop": followup.dealership.name,
         "date": (data.get("delivered_at") or "")[:10],
         "when": when,
-        "reason": data.get("reason", ""),
+        "reason": maintenance_reason(data),
     }
-    return {
-        "greeting": GREETING % values,
-        "steps": [str(step) % values for step in SCRIPTS.get(followup.kind, [])],
-        "closing": CLOSING % values,
-    }
+    steps = [str(step) % values for step in SCRIPTS.get(followup.kind, [])]
+    if data.get("declined_work"):
+        steps.append(
+            str(_("Last time the customer postponed: %(work)s. Offer to do it on the same visit."))
+            % {"work": "; ".join(data["declined_work"])}
+        )
+    return {"greeting": GREETING % values, "steps": steps, "closing": CLOSING % values}

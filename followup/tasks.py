@@ -24,3 +24,19 @@ def dispatch_due() -> int:
 @shared_task(name="followup.process_batch", ignore_result=True, acks_late=True)
 def process_batch(token: str, ids: list[int]) -> dict:
     return dispatch.process_batch(token, ids)
+
+
+@shared_task(name="followup.scan_maintenance_due", ignore_result=True)
+def scan_maintenance_due() -> int:
+    """Daily: a proactive appointment call for every vehicle due for maintenance and not booked."""
+    from .scans import scan_maintenance_due as scan
+
+    return scan()
+
+
+@shared_task(name="followup.scan_no_shows", ignore_result=True)
+def scan_no_shows() -> int:
+    """Every few minutes: a care call for every appointment missed."""
+    from .scans import scan_no_shows as scan
+
+    return scan()

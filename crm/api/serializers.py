@@ -139,6 +139,8 @@ class VehicleSerializer(serializers.ModelSerializer):
             "colour",
             "purchased_on",
             "warranty_ends_on",
+            "next_service_on",
+            "next_service_km",
             "owner",
             "owner_name",
             "odometer_km",

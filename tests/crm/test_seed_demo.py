@@ -41,3 +41,24 @@ def test_api_docs_are_served_without_a_cdn(client, advisor):
     html = client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn" not in html.lower()
+
+
+def test_seed_demo_fills_the_call_queue_with_due_overdue_and_escalated_calls(db):
+    from followup.choices import FollowUpKind, FollowUpStatus
+    from followup.models import FollowUp
+    from followup.selectors import call_queue
+
+    call_command("seed_demo", customers=40, stdout=StringIO())
+    rows = FollowUp.objects.count()
+    call_command("seed_demo", customers=40, stdout=StringIO())
+    assert FollowUp.objects.count() == rows  # a second run adds nothing
+
+    specialist, manager = User.objects.get(username="specialist"), User.objects.get(username="manager")
+    queue = call_queue(user=specialist)
+    assert queue.due >= 10 and queue.overdue >= 3
+    assert any(row.is_overdue for row in queue.rows) and not all(row.is_overdue for row in queue.rows)
+    escalated = call_queue(user=manager).rows
+    assert [row.status for row in escalated] and {row.status for row in escalated} == {FollowUpStatus.ESCALATED}
+    assert FollowUp.objects.filter(status=FollowUpStatus.DONE, satisfaction__gte=4).exists()
+    assert FollowUp.objects.filter(kind=FollowUpKind.COMPLAINT_CALLBACK).count() == 2  # one unhappy answer a rooftop
+    assert FollowUp.objects.filter(kind=FollowUpKind.MAINTENANCE_DUE).exists()

@@ -78,6 +78,8 @@ class Command(BaseCommand):
                 f"({Customer.objects.count()} customers, {Vehicle.objects.count()} vehicles in all)."
             )
         )
+        for seeder in demo.seeders:
+            seeder(rooftops=rooftops, staff=staff, stdout=self.stdout)
         self.stdout.write("Demo logins (user name / password):")
         for username, _name, role, codes in STAFF:
             password = username + DEMO_PASSWORD_SUFFIX
@@ -166,6 +168,9 @@ class Command(BaseCommand):
                         "colour": drawn.colour,
                         "purchased_on": purchased,
                         "warranty_ends_on": purchased + datetime.timedelta(days=3 * 365),
+                        # serviced every 180 days or 10,000 km since purchase, whichever comes first
+                        "next_service_on": today + datetime.timedelta(days=(purchased - today).days % 180),
+                        "next_service_km": (odometer_km // 10_000 + 1) * 10_000,
                     },
                     odometer_km,
                 )
