@@ -10,7 +10,7 @@ from .models import FollowUp
 
 
 class FollowUpFilterSet(StyledFilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices, label=_("Kind"))
+    kind = django_filters.MultipleChoiceFilter(choices=FollowUpKind.choices, label=_("Type of call"))
     status = django_filters.MultipleChoiceFilter(choices=FollowUpStatus.choices, label=_("Status"))
     due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", label=_("Due from"))
     due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte", label=_("Due until"))

@@ -81,7 +81,7 @@ def script_for(followup, specialist) -> dict:
         "name": followup.customer.full_name,
         "specialist": getattr(specialist, "full_name", "") or str(specialist),
         "rooftop": followup.dealership.name,
-        "date": (data.get("delivered_at") or "")[:10],
+        "date": (data.get("delivered_at") or followup.created_at.isoformat())[:10],
         "when": when,
         "reason": maintenance_reason(data),
     }

@@ -41,10 +41,10 @@ class CallQueueView(RolePermissionRequiredMixin, TemplateView):
             return ["followup/partials/workspace.html"]
         return [self.template_name]
 
-    def get_context_data(self, form=None, selected_id=None, **kwargs):
+    def get_context_data(self, form=None, selected_id=None, queue=None, **kwargs):
         context = super().get_context_data(**kwargs)
         filters = self.filters()
-        queue = selectors.call_queue(user=self.request.user, **filters)
+        queue = queue or selectors.call_queue(user=self.request.user, **filters)
         if selected_id is None:
             try:
                 selected_id = int(self.request.GET.get("call", ""))
@@ -88,18 +88,26 @@ class RecordOutcomeView(CallQueueView):
             call = selectors.followup_list(user=request.user, action="change").get(pk=pk)
         except ObjectDoesNotExist:
             raise Http404 from None
-        timezone.activate(call.dealership.zone)  # the call-back time is typed in the rooftop's clock
         form = OutcomeForm(request.POST)
-        if form.is_valid():
+        with timezone.override(call.dealership.zone):  # the call-back time is typed in the rooftop's clock
+            valid = form.is_valid()
+        if valid:
+            before = [row.pk for row in selectors.call_queue(user=request.user, **self.filters()).rows]
             try:
                 services.followup_record_outcome(followup_id=pk, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
+                queue = selectors.call_queue(user=request.user, **self.filters())
+                after = before[before.index(pk) + 1 :] if pk in before else []
+                due = {row.pk for row in queue.rows}
+                following = next((other for other in after if other in due), None)  # else the first call
                 if not request.htmx:
-                    return redirect(f"{reverse('followup:queue')}?{request.GET.urlencode()}")
-                context = self.get_context_data(recorded=call)
-                return self.render_to_response(context)
+                    query = request.GET.copy()
+                    if following:
+                        query["call"] = following
+                    return redirect(f"{reverse('followup:queue')}?{query.urlencode()}")
+                return self.render_to_response(self.get_context_data(selected_id=following, queue=queue))
         context = self.get_context_data(form=form, selected_id=pk)
         response = self.render_to_response(context)
         response.status_code = 200 if request.htmx else 400

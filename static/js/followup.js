@@ -14,13 +14,11 @@
     const next = list[Math.min(Math.max(current + step, 0), list.length - 1)];
     if (next && next !== list[current]) { next.focus(); next.click(); }
   }
-  function submit(button) {
-    const form = document.getElementById("outcome-form");
-    if (form && button) form.requestSubmit(button);
-  }
+  // A click, not requestSubmit(): htmx sends the value of the button that was clicked.
+  function submit(button) { if (button && document.body.contains(button)) button.click(); }
   function press(button) {
     const needs = button.dataset.needs && document.getElementById(button.dataset.needs);
-    if (needs && !needs.value) { pending = button; needs.focus(); if (needs.showPicker) { try { needs.showPicker(); } catch (error) { /* not allowed */ } } return; }
+    if (needs && !needs.value) { pending = button; needs.focus(); return; }
     submit(button);
   }
 
