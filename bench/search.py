@@ -64,8 +64,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return options
 
 
-def recreate_bench_database() -> str:
-    """Drop and create ``dms_bench`` on the configured (or embedded) server; return its URL."""
+def recreate_bench_database(database: str = BENCH_DATABASE) -> str:
+    """Drop and create ``database`` on the configured (or embedded) server; return its URL."""
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
         from dms import embedded
@@ -76,12 +76,12 @@ def recreate_bench_database() -> str:
     try:
         admin.autocommit = True
         with admin.cursor() as cursor:
-            name = sql.Identifier(BENCH_DATABASE)
+            name = sql.Identifier(database)
             cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(name))
     finally:
         admin.close()
-    return parts._replace(path=f"/{BENCH_DATABASE}").geturl()
+    return parts._replace(path=f"/{database}").geturl()
 
 
 def setup_django(database_url: str) -> None:
