@@ -33,6 +33,8 @@ test: install chromium lint
 
 bench: install
 	$(PY) -m bench.search
+	$(PY) -m bench.followup
+	$(PY) -m bench.queue
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests --no-obsolete

@@ -69,17 +69,20 @@ class FollowUp(models.Model):
             # The call queue: a rooftop's queued and escalated calls by due time.
             models.Index(
                 fields=["dealership", "due_at"],
+                include=["kind", "window_ends_at", "assignee"],
                 condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
                 name="followup_queue",
             ),
             # A specialist's own calls, and each rooftop team's unassigned ones, in due order.
             models.Index(
                 fields=["assignee", "due_at"],
+                include=["dealership", "kind", "window_ends_at"],
                 condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
                 name="followup_queue_mine",
             ),
             models.Index(
                 fields=["dealership", "team", "due_at"],
+                include=["kind", "window_ends_at", "assignee"],
                 condition=Q(
                     status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS],
                     assignee__isnull=True,
