@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -55,80 +56,170 @@ def claim_due(*, limit: int = BATCH_SIZE, now: datetime.datetime | None = None) 
         return token, [row[0] for row in cursor.fetchall()]
 
 
-class RateLimited(Exception):
-    """The provider's sends-per-second cap is reached; the rest waits for the next dispatch."""
-
-
-def _take_send_slot(provider: Provider) -> None:
+def _take_send_slots(provider: Provider, wanted: int) -> int:
+    """How many of ``wanted`` sends ``provider`` may make this second (its cap, counted in Redis)."""
     cap = rate_limit(provider)
-    if not cap:
-        return
+    if not cap or not wanted:
+        return wanted
     key = f"followup-rate:{provider.name}:{int(time.time())}"
     cache.add(key, 0, timeout=5)
-    if cache.incr(key) > cap:
-        raise RateLimited(provider.name)
+    after = cache.incr(key, wanted)
+    return max(0, min(wanted, cap - (after - wanted)))
+
+
+def _recipient(customer) -> tuple[str, str]:
+    """The channel and address a customer's messages go to: email if preferred and known, else the mobile."""
+    channel = customer.preferred_channel
+    if channel == Channel.EMAIL and customer.email:
+        return Channel.EMAIL, customer.email
+    return (Channel.WECHAT if channel == Channel.WECHAT else Channel.SMS), customer.mobile
 
 
 def process_batch(token: str, ids: list[int]) -> dict[str, int]:
-    """Queue the calls and send the messages of one claimed batch; returns counts by result."""
+    """Queue the calls and send the messages of one claimed batch, as a set; returns counts by result.
+
+    1. One transaction locks the batch's rows still claimed by ``token``, queues the calls, defers
+       messages outside the contact window, takes each provider's send slots (rows without one are
+       released for the next dispatch, no message written) and writes every message ``sending``.
+    2. Messages found already written (a dispatcher died after step 1) are settled by asking the
+       provider, never sent again blindly.
+    3. The new messages are handed to their providers.
+    4. One transaction records every outcome: messages, follow-ups and attempts.
+    """
     counts = {"queued": 0, "sent": 0, "deferred": 0, "failed": 0, "skipped": 0}
-    calendars: dict[int, RooftopCalendar] = {}
-    rows = list(FollowUp.objects.filter(pk__in=ids, claimed_by=token).select_related("customer", "dealership"))
-    counts["skipped"] = len(ids) - len(rows)  # our lease ran out and another dispatcher took them
-    for followup in rows:
-        calendar = calendars.setdefault(followup.dealership_id, RooftopCalendar.of(followup.dealership))
-        try:
-            counts[_process(followup, token, calendar)] += 1
-        except RateLimited:
-            _release(followup, token)
-            counts["deferred"] += 1
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            FollowUp.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids, claimed_by=token, status=FollowUpStatus.SCHEDULED)
+            .select_related("customer", "dealership")
+        )
+        counts["skipped"] = len(ids) - len(rows)  # cancelled, or our lease ran out and another dispatcher has them
+        calls = [row.pk for row in rows if not row.is_message]
+        FollowUp.objects.filter(pk__in=calls).update(
+            status=FollowUpStatus.QUEUED, claimed_until=None, claimed_by="", updated_at=now
+        )
+        counts["queued"] = len(calls)
+        messages = [row for row in rows if row.is_message]
+        deferred = _defer_outside_window(messages, now)
+        counts["deferred"] += len(deferred)
+        due = [row for row in messages if row.pk not in deferred]
+        existing = {message.followup_id: message for message in Message.objects.filter(followup__in=due)}
+        unknown = [(row, existing[row.pk]) for row in due if row.pk in existing]
+        fresh, limited = _allot_send_slots([row for row in due if row.pk not in existing])
+        _release(limited)
+        counts["deferred"] += len(limited)
+        outbox = Message.objects.bulk_create(
+            [
+                Message(followup=row, channel=channel, recipient=recipient, body=message_text(row))
+                for row in fresh
+                for channel, recipient in [_recipient(row.customer)]
+            ]
+        )
+    for followup, message in unknown:
+        counts[_settle_unknown(followup, message)] += 1
+    results = [_hand_over(message) for message in outbox]
+    _record(token, fresh, outbox, results, now)
+    counts["sent"] += sum(1 for status, _, _ in results if status == MessageStatus.SENT)
+    counts["failed"] += sum(1 for status, _, _ in results if status == MessageStatus.FAILED)
     return counts
 
 
-def _release(followup: FollowUp, token: str) -> None:
-    FollowUp.objects.filter(pk=followup.pk, claimed_by=token).update(claimed_until=None, claimed_by="")
+def _defer_outside_window(rows: list[FollowUp], now: datetime.datetime) -> set[int]:
+    """Messages only go out inside the contact window: a late dispatcher moves the rest to its next opening."""
+    calendars: dict[int, RooftopCalendar] = {}
+    moved = []
+    for row in rows:
+        if row.dealership_id not in calendars:
+            calendars[row.dealership_id] = RooftopCalendar.of(row.dealership)
+        contact_at = calendars[row.dealership_id].next_contact_time(now, row.customer)
+        if contact_at > now:
+            row.due_at, row.claimed_until, row.claimed_by, row.updated_at = contact_at, None, "", now
+            moved.append(row)
+    FollowUp.objects.bulk_update(moved, ["due_at", "claimed_until", "claimed_by", "updated_at"])
+    return {row.pk for row in moved}
 
 
-def _process(followup: FollowUp, token: str, calendar: RooftopCalendar) -> str:
-    now = timezone.now()
+def _allot_send_slots(rows: list[FollowUp]) -> tuple[list[FollowUp], list[FollowUp]]:
+    """Split rows into those their provider may send now and those over its rate cap."""
+    by_provider: dict[str, list[FollowUp]] = {}
+    providers: dict[str, Provider] = {}
+    for row in rows:
+        provider = provider_for(_recipient(row.customer)[0])
+        providers[provider.name] = provider
+        by_provider.setdefault(provider.name, []).append(row)
+    allowed, limited = [], []
+    for name, group in by_provider.items():
+        slots = _take_send_slots(providers[name], len(group))
+        allowed += group[:slots]
+        limited += group[slots:]
+    return allowed, limited
+
+
+def _release(rows: list[FollowUp]) -> None:
+    FollowUp.objects.filter(pk__in=[row.pk for row in rows]).update(claimed_until=None, claimed_by="")
+
+
+def _hand_over(message: Message) -> tuple[str, str, str]:
+    """Send one written message; returns (message status, provider reference, error)."""
+    try:
+        return MessageStatus.SENT, provider_for(message.channel).send(message), ""
+    except ChannelError as error:
+        return MessageStatus.FAILED, "", str(error)
+
+
+def _record(token: str, rows: list[FollowUp], outbox: list[Message], results: list, now: datetime.datetime) -> None:
+    """Every send's outcome in one transaction. A row whose lease ran out meanwhile is left to the
+    dispatcher that has it now: it finds the message already settled."""
+    if not outbox:
+        return
     with transaction.atomic():
-        locked = (
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE followup_message AS m
+                SET status = v.status, provider_reference = v.reference, error = v.error,
+                    sent_at = CASE WHEN v.status = %s THEN %s::timestamptz END
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS v(id, status, reference, error)
+                WHERE m.id = v.id
+                """,
+                [
+                    MessageStatus.SENT,
+                    now,
+                    [message.pk for message in outbox],
+                    [status for status, _, _ in results],
+                    [reference for _, reference, _ in results],
+                    [error for _, _, error in results],
+                ],
+            )
+        status_of = {message.followup_id: result for message, result in zip(outbox, results, strict=True)}
+        ours = dict(
             FollowUp.objects.select_for_update()
-            .filter(pk=followup.pk, claimed_by=token, status=FollowUpStatus.SCHEDULED)
-            .first()
+            .filter(pk__in=[row.pk for row in rows], claimed_by=token)
+            .values_list("pk", "attempts")
         )
-        if locked is None:  # cancelled, or our lease ran out and another dispatcher has it
-            return "skipped"
-        if not locked.is_message:
-            locked.status, locked.claimed_until, locked.claimed_by = FollowUpStatus.QUEUED, None, ""
-            locked.save(update_fields=["status", "claimed_until", "claimed_by", "updated_at"])
-            return "queued"
-        contact_at = calendar.next_contact_time(now, followup.customer)
-        if contact_at > now:  # the dispatcher was late: messages only go out inside the contact window
-            locked.due_at, locked.claimed_until, locked.claimed_by = contact_at, None, ""
-            locked.save(update_fields=["due_at", "claimed_until", "claimed_by", "updated_at"])
-            return "deferred"
-        message = Message.objects.filter(followup=locked).first()
-        if message is not None:
-            return _settle_unknown(locked, message)
-        message = _compose(locked)
-    return _send(followup, message, token)
-
-
-def _compose(followup: FollowUp) -> Message:
-    customer = followup.customer
-    channel = customer.preferred_channel
-    if channel == Channel.EMAIL and customer.email:
-        recipient = customer.email
-    else:
-        channel, recipient = (Channel.WECHAT if channel == Channel.WECHAT else Channel.SMS), customer.mobile
-    return Message.objects.create(
-        followup=followup,
-        channel=channel,
-        recipient=recipient,
-        body=message_text(followup),
-        status=MessageStatus.SENDING,
-    )
+        attempts = []
+        for sent in (True, False):
+            group = [pk for pk in ours if (status_of[pk][0] == MessageStatus.SENT) == sent]
+            FollowUp.objects.filter(pk__in=group).update(
+                attempts=F("attempts") + 1,
+                status=FollowUpStatus.DONE if sent else FollowUpStatus.FAILED,
+                outcome=Outcome.SENT if sent else Outcome.SEND_FAILED,
+                claimed_until=None,
+                claimed_by="",
+                done_at=now if sent else None,
+                updated_at=now,
+            )
+            attempts += [
+                Attempt(
+                    followup_id=pk,
+                    number=ours[pk] + 1,
+                    outcome=Outcome.SENT if sent else Outcome.SEND_FAILED,
+                    notes=status_of[pk][2],
+                )
+                for pk in group
+            ]
+        Attempt.objects.bulk_create(attempts)
 
 
 def message_text(followup: FollowUp) -> str:
@@ -149,23 +240,12 @@ def message_text(followup: FollowUp) -> str:
         return _("%(rooftop)s sends %(name)s its best wishes.") % {"rooftop": dealership.name, "name": name}
 
 
-def _send(followup: FollowUp, message: Message, token: str) -> str:
-    provider = provider_for(message.channel)
-    _take_send_slot(provider)
-    try:
-        reference = provider.send(message)
-    except ChannelError as error:
-        _finish(
-            followup.pk, message, MessageStatus.FAILED, Outcome.SEND_FAILED, FollowUpStatus.FAILED, error=str(error)
-        )
-        return "failed"
-    _finish(followup.pk, message, MessageStatus.SENT, Outcome.SENT, FollowUpStatus.DONE, reference=reference)
-    return "sent"
-
-
 def _settle_unknown(followup: FollowUp, message: Message) -> str:
-    """A message left ``sending`` by a worker that died: ask the provider, don't send it again."""
-    if message.status == MessageStatus.SENDING and provider_for(message.channel).lookup(message) == MessageStatus.SENT:
+    """A message left ``sending`` by a worker that died: ask the provider, don't send it again.
+    (One already marked sent by a dispatcher whose lease ran out is simply finished.)"""
+    if message.status == MessageStatus.SENT or (
+        message.status == MessageStatus.SENDING and provider_for(message.channel).lookup(message) == MessageStatus.SENT
+    ):
         _finish(followup.pk, message, MessageStatus.SENT, Outcome.SENT, FollowUpStatus.DONE)
         return "sent"
     _finish(

@@ -157,6 +157,14 @@ def test_a_provider_over_its_rate_defers_the_rest(rooftop, console, settings):
         counts = dispatch.process_batch(token, ids)
     assert counts["sent"] == 2 and counts["deferred"] == 3
     assert FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED, claimed_until__isnull=True).count() == 3
+    assert Message.objects.count() == 2  # nothing is written for a message that may not go out yet
+
+    for second, expected in ((1, 2), (2, 1)):  # the next dispatches send the rest, each once
+        with time_machine.travel(NOON + datetime.timedelta(seconds=second), tick=False):
+            token, ids = dispatch.claim_due()
+            assert dispatch.process_batch(token, ids)["sent"] == expected
+    assert FollowUp.objects.filter(status=FollowUpStatus.DONE).count() == 5
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 5
 
 
 def test_no_celery_eta_or_countdown_anywhere():

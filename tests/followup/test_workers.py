@@ -95,6 +95,8 @@ class Cluster:
             FOLLOWUP_CONSOLE_PATH=str(self.console),
             FOLLOWUP_LEASE_SECONDS="6",
             FOLLOWUP_CONSOLE_RATE=os.environ.get("TEST_CONSOLE_RATE", "400"),
+            FOLLOWUP_SMS_PROVIDER="tests.followup.providers.SlowConsoleProvider",
+            FOLLOWUP_WECHAT_PROVIDER="tests.followup.providers.SlowConsoleProvider",
         )
 
     def start(self, name: str, *arguments: str) -> subprocess.Popen:
