@@ -5,7 +5,8 @@ The ``followup_followup`` table of a separate database, ``dms_bench_queue``, is 
 the rows done, 1% scheduled for later, 2% in the call queue (due in the past; a third of them
 assigned to someone, a tenth of those escalated, one in twenty past its 48 hours). Then the page a
 customer specialist works from, ``GET /followups/`` (the due list, counts and the first call with
-its history and script), is requested ``--requests`` times through the Django test client, and the
+its history and script), is requested ``--requests`` times through the Django test client (each customer has about 20
+follow-ups at every scale), and the
 same for a manager's whole-rooftop view (``?scope=all``).
 
 JSON lines on stdout: ``{"bench": "queue-load", ...}`` per scale, ``{"bench": "queue-page", ...}``
@@ -23,7 +24,9 @@ from bench.search import emit, recreate_bench_database, setup_django
 
 BENCH_DATABASE = "dms_bench_queue"
 DEFAULT_SCALES = (10_000, 1_000_000)
-CUSTOMERS = 20_000
+# Each customer has about 20 follow-ups at every scale: a group with more history has more customers,
+# so the call shown beside the list carries the same amount of history at both scales.
+ROWS_PER_CUSTOMER = 20
 GOAL_RATIO = 1.5
 
 
@@ -41,7 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 class QueueBench:
-    def __init__(self) -> None:
+    def __init__(self, largest: int) -> None:
         from django.contrib.auth.models import Group
         from django.test import Client
 
@@ -56,7 +59,7 @@ class QueueBench:
         Customer.objects.bulk_create(
             [
                 Customer(dealership=self.rooftops[index % 2], full_name=f"客户{index}", mobile=f"+86138{index:08d}")
-                for index in range(CUSTOMERS)
+                for index in range(max(1, largest // ROWS_PER_CUSTOMER))
             ],
             batch_size=5_000,
         )
@@ -117,7 +120,7 @@ class QueueBench:
                             WHEN (i * 7919) %% 100 > 97 THEN now() - (i %% 40) * interval '1 hour'
                             ELSE now() - interval '4 days' - (i %% 1000) * interval '1 hour'
                         END AS due
-                    FROM generate_series(1, %(rows)s) AS i
+                    FROM generate_series(1::bigint, %(rows)s) AS i
                 ) AS g
                 JOIN crm_customer AS c ON c.id = %(first)s + g.i %% %(customers)s
                 """,
@@ -127,7 +130,7 @@ class QueueBench:
                     "specialist": specialist,
                     "rows": rows,
                     "first": first_customer,
-                    "customers": CUSTOMERS,
+                    "customers": max(1, rows // ROWS_PER_CUSTOMER),
                 },
             )
             loaded = time.perf_counter()
@@ -136,6 +139,7 @@ class QueueBench:
             statuses = dict(cursor.fetchall())
         return {
             "rows": rows,
+            "customers": max(1, rows // ROWS_PER_CUSTOMER),
             "insert_s": round(loaded - started, 2),
             "analyze_s": round(time.perf_counter() - loaded, 2),
             "statuses": statuses,
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_django(recreate_bench_database(BENCH_DATABASE))
     from crm.choices import Role
 
-    bench = QueueBench()
+    bench = QueueBench(largest=options.scales[-1])
     views = {
         "specialist": (Role.CUSTOMER_SPECIALIST, {}),
         "manager-all": (Role.MANAGER, {"scope": "all"}),

@@ -68,20 +68,20 @@ class FollowUp(models.Model):
             models.Index(fields=["claimed_until"], condition=Q(claimed_until__isnull=False), name="followup_leases"),
             # The call queue: a rooftop's queued and escalated calls by due time.
             models.Index(
-                fields=["dealership", "due_at"],
+                fields=["dealership", "due_at", "id"],
                 include=["kind", "window_ends_at", "assignee"],
                 condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
                 name="followup_queue",
             ),
             # A specialist's own calls, and each rooftop team's unassigned ones, in due order.
             models.Index(
-                fields=["assignee", "due_at"],
+                fields=["assignee", "due_at", "id"],
                 include=["dealership", "kind", "window_ends_at"],
                 condition=Q(status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS]),
                 name="followup_queue_mine",
             ),
             models.Index(
-                fields=["dealership", "team", "due_at"],
+                fields=["dealership", "team", "due_at", "id"],
                 include=["kind", "window_ends_at", "assignee"],
                 condition=Q(
                     status__in=[FollowUpStatus.QUEUED, FollowUpStatus.ESCALATED, FollowUpStatus.IN_PROGRESS],

@@ -22,8 +22,9 @@ from .models import Attempt, FollowUp
 QUEUE_STATUSES = (FollowUpStatus.QUEUED, FollowUpStatus.IN_PROGRESS, FollowUpStatus.ESCALATED)
 TWO_DAY_KINDS = (FollowUpKind.DELIVERY_FOLLOWUP, FollowUpKind.SERVICE_FOLLOWUP)
 QUEUE_PAGE = 50
-# Counts above this show as "1000+": a queue that long needs a manager, not an exact figure.
-COUNT_CAP = 1000
+# Counts above this show as "200+": a queue that long needs a manager, not an exact figure (the SLA view
+# and the dashboards count exactly).
+COUNT_CAP = 200
 
 
 def followup_list(*, user, action: str = "view") -> QuerySet[FollowUp]:
@@ -54,7 +55,7 @@ def call_queue(
     ``scope`` "mine" is the caller's own calls and their teams' unassigned ones; "all" (managers)
     is every call due in their rooftops. One statement reads the first ``COUNT_CAP + 1`` due rows
     of each slice (an index-only scan of a partial index each), which gives the list and both
-    counts; a second one loads the listed rows. Past the cap the counts show as "1000+".
+    counts; a second one loads the listed rows. Past the cap the counts show as "200+".
     """
     now = now or timezone.now()
     live = FollowUp.objects.for_user(user, "change").filter(status__in=QUEUE_STATUSES, due_at__lte=now)
