@@ -1,10 +1,13 @@
 """API plumbing shared by every app: pagination and the error format."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import Conflict
 
 
 class Pagination(PageNumberPagination):
@@ -20,7 +23,10 @@ def validation_error_detail(error: DjangoValidationError):
 
 
 def exception_handler(exc, context):
-    """Domain services raise Django's ValidationError; the API answers 400 with field messages."""
+    """Domain services raise Django's ValidationError; the API answers 400 with field messages, and
+    409 when the record's state forbids the request (``dms.errors.Conflict``)."""
+    if isinstance(exc, Conflict):
+        return Response(validation_error_detail(exc), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):
         exc = serializers.ValidationError(validation_error_detail(exc))
     response = drf_exception_handler(exc, context)

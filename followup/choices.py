@@ -13,10 +13,13 @@ class FollowUpKind(models.TextChoices):
     COMPLAINT_CALLBACK = "complaint_callback", _("Complaint call-back")
     SURVEY = "survey", _("Satisfaction survey")
     GREETING = "greeting", _("Greeting")
+    READY_NOTICE = "ready_notice", _("Vehicle ready notice")
 
 
 # Automated messages go out through a channel; everything else is a call in the queue.
-MESSAGE_KINDS = frozenset({FollowUpKind.APPOINTMENT_REMINDER, FollowUpKind.SURVEY, FollowUpKind.GREETING})
+MESSAGE_KINDS = frozenset(
+    {FollowUpKind.APPOINTMENT_REMINDER, FollowUpKind.SURVEY, FollowUpKind.GREETING, FollowUpKind.READY_NOTICE}
+)
 
 
 class FollowUpStatus(models.TextChoices):

@@ -232,6 +232,13 @@ def message_text(followup: FollowUp) -> str:
             return _(
                 "%(rooftop)s: %(name)s, a reminder of your appointment on %(when)s. Reply or call us to change it."
             ) % {"rooftop": dealership.name, "name": name, "when": starts_at.strftime("%Y-%m-%d %H:%M")}
+        if followup.kind == FollowUpKind.READY_NOTICE:
+            return _("%(rooftop)s: %(name)s, your car is ready for collection. Order %(number)s, total %(total)s.") % {
+                "rooftop": dealership.name,
+                "name": name,
+                "number": followup.data.get("number", ""),
+                "total": followup.data.get("total", ""),
+            }
         if followup.kind == FollowUpKind.SURVEY:
             return _("%(rooftop)s: %(name)s, how did we do? Your answers help us serve you better.") % {
                 "rooftop": dealership.name,

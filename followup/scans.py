@@ -45,6 +45,8 @@ class NoShow:
     customer: Customer
     starts_at: datetime.datetime
     advisor_id: int | None = None
+    # Run in the same transaction as the care call: the source records the no-show on its side.
+    mark: Callable[[], None] | None = None
 
 
 booked_vehicle_hooks: list[Callable[[list[int]], set[int]]] = []
@@ -149,6 +151,8 @@ def scan_no_shows(*, now: datetime.datetime | None = None) -> int:
         for missed in source(now):
             with transaction.atomic():
                 made += schedule_no_show_care(missed, now=now)
+                if missed.mark is not None:
+                    missed.mark()
     return made
 
 

@@ -23,6 +23,8 @@ from .models import Attempt, FollowUp
 FOLLOWUP_WINDOW = datetime.timedelta(hours=48)
 RETRY_AFTER_NO_ANSWER = datetime.timedelta(hours=2)
 MAX_FAILED_CALLS = 2
+# A reminder later than this before the appointment is no longer worth sending.
+REMINDER_LEAD = datetime.timedelta(hours=3)
 # What an outcome does to the follow-up: closes it, or keeps it for another try.
 CLOSING_OUTCOMES = {Outcome.REACHED, Outcome.WRONG_NUMBER, Outcome.REFUSED, Outcome.BOOKED}
 
@@ -125,9 +127,14 @@ def schedule_for_appointment(
         FollowUpKind.APPOINTMENT_REMINDER: calendar.reminder_time(starts_at, customer),
         FollowUpKind.APPOINTMENT_CONFIRMATION: calendar.confirmation_time(starts_at),
     }
+    now = timezone.now()
+    if times[FollowUpKind.APPOINTMENT_REMINDER] <= now:  # booked after the day-before window opened
+        soonest = calendar.next_contact_time(now, customer)
+        if soonest <= starts_at - REMINDER_LEAD:
+            times[FollowUpKind.APPOINTMENT_REMINDER] = soonest
     rows = []
     for kind, due_at in times.items():
-        if due_at <= timezone.now():
+        if due_at < now:
             followup_cancel_pending(subject=appointment, kinds=[kind])  # too late for this one
             continue
         row = followup_schedule(
@@ -149,6 +156,18 @@ def schedule_for_appointment(
 
 def appointment_cancelled(*, appointment: models.Model) -> int:
     return followup_cancel_pending(subject=appointment)
+
+
+def notify_vehicle_ready(*, subject: models.Model, customer: Customer, data: dict) -> FollowUp:
+    """Tell the customer, on their preferred channel and inside their window, that the car is ready."""
+    calendar = RooftopCalendar.of(customer.dealership)
+    return followup_schedule(
+        kind=FollowUpKind.READY_NOTICE,
+        subject=subject,
+        customer=customer,
+        due_at=calendar.next_contact_time(timezone.now(), customer),
+        data=data,
+    )
 
 
 def schedule_lead_followup(*, lead: models.Model, customer: Customer, on: datetime.date, consultant: User) -> FollowUp:
