@@ -75,6 +75,40 @@ DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += [
 ]
 
 
+# Added by service.0002: appointments, repair orders and the workshop. Technicians work orders but
+# never see payments; nobody but the front desk records the customer's approval (a service check).
+def _service(models: str, actions: str) -> list[str]:
+    return [f"service.{action}_{model}" for model in models.split() for action in actions.split()]
+
+
+SERVICE_DESK = [
+    *_service("appointment repairorder labourline partline job qualitycheck payment", "view add change"),
+    *_service("part declinedwork damagemark timeentry servicesettings repairorderevent", "view"),
+    *_service("damagemark", "add"),
+]
+SERVICE_PERMISSIONS = {
+    Role.SERVICE_ADVISOR: SERVICE_DESK,
+    Role.MANAGER: [*SERVICE_DESK, *_service("part servicesettings", "add change")],
+    Role.TECHNICIAN: [
+        *_service("repairorder labourline partline job timeentry", "view change"),
+        *_service("labourline partline timeentry", "add"),
+        *_service("part declinedwork damagemark repairorderevent", "view"),
+    ],
+    Role.CUSTOMER_SPECIALIST: [
+        *_service("appointment", "view add change"),
+        *_service("repairorder declinedwork", "view"),
+    ],
+    Role.SALES_CONSULTANT: _service("appointment repairorder", "view"),
+    Role.ADMINISTRATOR: _service(
+        "appointment repairorder labourline partline job qualitycheck payment part declinedwork damagemark "
+        "timeentry servicesettings repairorderevent stockmovement repairordercounter",
+        "view add change delete",
+    ),
+}
+for _role, _codenames in SERVICE_PERMISSIONS.items():
+    DEFAULT_PERMISSIONS[_role] += _codenames
+
+
 def ensure_roles(**kwargs) -> None:
     """Create each missing role group with its default permissions (a ``post_migrate`` receiver)."""
     from django.contrib.auth.models import Group, Permission
