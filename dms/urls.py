@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("crm.urls")),
     path("", include("followup.urls")),
+    path("", include("service.urls")),
 ]
 
 if settings.DEBUG:

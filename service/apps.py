@@ -9,10 +9,33 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
+        from crm import panels
         from followup import scans
 
-        from . import hooks
+        from . import hooks, views
 
         scans.register_booked_vehicles(hooks.booked_vehicles)
         scans.register_declined_work(hooks.declined_work)
         scans.register_no_show_source(hooks.missed_appointments)
+        panels.register(
+            panels.customer_panels,
+            panels.Panel(
+                key="service",
+                title=_("Service"),
+                template="service/partials/customer_panel.html",
+                context=views.customer_panel_context,
+                order=40,
+                permission="service.view_repairorder",
+            ),
+        )
+        panels.register(
+            panels.vehicle_panels,
+            panels.Panel(
+                key="service",
+                title=_("Service history"),
+                template="service/partials/vehicle_panel.html",
+                context=views.vehicle_panel_context,
+                order=40,
+                permission="service.view_repairorder",
+            ),
+        )

@@ -65,7 +65,12 @@ def repair_order_detail(*, user, repair_order_id: int) -> RepairOrder:
 
 
 def attach_totals(order: RepairOrder) -> RepairOrder:
-    order.totals = pricing.totals(order, list(order.labour_lines.all()), list(order.part_lines.all()))
+    labour, parts = list(order.labour_lines.all()), list(order.part_lines.all())
+    for line in labour:
+        line.amount, line.decision_key = pricing.labour_amount(line) - line.discount_amount, f"labour:{line.pk}"
+    for line in parts:
+        line.amount, line.decision_key = pricing.part_amount(line) - line.discount_amount, f"part:{line.pk}"
+    order.totals = pricing.totals(order, labour, parts)
     paid = getattr(order, "paid_total", None)
     order.paid = paid if paid is not None else sum((p.amount for p in order.payments.all()), Decimal("0.00"))
     order.balance = order.totals.customer_due - order.paid

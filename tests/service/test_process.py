@@ -11,13 +11,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
 from crm.choices import Role
-from crm.models import BusinessHours
 from dms.errors import Conflict
 from followup.choices import FollowUpKind, FollowUpStatus
 from followup.models import FollowUp
 from service import pricing, services
 from service.choices import AppointmentStatus, ApprovalChannel, LineStatus, RepairOrderStatus, ServiceType
-from service.models import DeclinedWork, Part, RepairOrder, ServiceSettings
+from service.models import DeclinedWork, Part, RepairOrder
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 MONDAY = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
@@ -25,30 +24,6 @@ MONDAY = datetime.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
 
 def local(day, hour, minute=0):
     return datetime.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def workshop(rooftop, vehicle):
-    for weekday in range(7):
-        BusinessHours.objects.create(
-            dealership=rooftop, weekday=weekday, opens_at=datetime.time(8, 30), closes_at=datetime.time(18, 0)
-        )
-    rooftop.labour_rate_amount = Decimal("380.00")
-    rooftop.save()
-    settings = ServiceSettings.of(rooftop)
-    settings.slot_minutes, settings.bays = 30, 2
-    settings.save()
-    type(vehicle).objects.filter(pk=vehicle.pk).update(odometer_km=41_000)
-    vehicle.refresh_from_db()
-    Part.objects.create(
-        dealership=rooftop, part_number="06L115562", description="机油滤清器", unit_price="68.00", stock_on_hand=3
-    )
-    return rooftop
-
-
-@pytest.fixture
-def people(staff):
-    return staff[Role.SERVICE_ADVISOR], staff[Role.TECHNICIAN], staff[Role.CUSTOMER_SPECIALIST]
 
 
 def test_the_whole_happy_path(workshop, vehicle, customer, people):

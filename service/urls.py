@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+app_name = "service"
+urlpatterns = [
+    path("service/check-in/", views.CheckInSearchView.as_view(), name="check-in"),
+    path("service/check-in/<int:vehicle_id>/", views.CheckInView.as_view(), name="check-in-vehicle"),
+    path("service/repair-orders/<int:pk>/", views.RepairOrderDetailView.as_view(), name="repair-order-detail"),
+    path("service/repair-orders/<int:pk>/print/", views.RepairOrderPrintView.as_view(), name="repair-order-print"),
+    path(
+        "service/repair-orders/<int:pk>/<slug:action>/",
+        views.RepairOrderActionView.as_view(),
+        name="repair-order-action",
+    ),
+    path("service/board/", views.BoardView.as_view(), name="board"),
+    path("service/appointments/", views.AppointmentCalendarView.as_view(), name="appointments"),
+    path("service/appointments/new/<int:vehicle_id>/", views.AppointmentBookView.as_view(), name="appointment-book"),
+]

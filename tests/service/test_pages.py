@@ -1,0 +1,179 @@
+"""The front-desk and workshop pages over HTTP: check-in, the repair order's steps, the board, the
+calendar and booking, the panels; roles and rooftops checked, refusals shown on the form."""
+
+from decimal import Decimal
+
+import pytest
+import time_machine
+
+from crm.choices import Role
+from service import services
+from service.choices import RepairOrderStatus
+from service.models import RepairOrder
+
+from ..factories import CustomerFactory, VehicleFactory
+from .test_process import MONDAY, local
+
+
+@pytest.fixture
+def advisor(staff):
+    return staff[Role.SERVICE_ADVISOR]
+
+
+@pytest.fixture
+def technician(staff):
+    return staff[Role.TECHNICIAN]
+
+
+def test_check_in_from_one_search_box_to_a_numbered_order(client, workshop, vehicle, advisor):
+    client.force_login(advisor)
+    found = client.get("/service/check-in/", {"q": vehicle.plate[-4:]}, HTTP_HX_REQUEST="true").content.decode()
+    assert f"/service/check-in/{vehicle.pk}/" in found
+    page = client.get(f"/service/check-in/{vehicle.pk}/").content.decode()
+    assert "41000" in page  # the last odometer reading, to check against
+    refused = client.post(
+        f"/service/check-in/{vehicle.pk}/",
+        {"concern": "", "odometer_km": "40000", "fuel_level": "50", "service_type": "repair", "pay_type": "customer"},
+    )
+    assert refused.status_code == 400 and not RepairOrder.objects.exists()
+    body = refused.content.decode()
+    assert "Write down the customer" in body or "This field is required" in body
+    response = client.post(
+        f"/service/check-in/{vehicle.pk}/",
+        {
+            "concern": "刹车异响",
+            "odometer_km": "41500",
+            "fuel_level": "35",
+            "service_type": "repair",
+            "pay_type": "customer",
+        },
+    )
+    order = RepairOrder.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/service/repair-orders/{order.pk}/"
+    assert order.fuel_level == 35 and order.odometer_km == 41500
+
+
+def test_the_order_page_walks_the_steps_and_shows_refusals(client, workshop, vehicle, advisor, technician):
+    order = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="保养", odometer_km=41_000)
+    client.force_login(advisor)
+    url = f"/service/repair-orders/{order.pk}/"
+    client.post(
+        url + "labour/",
+        {
+            "operation_code": "M10",
+            "description": "常规保养",
+            "hours": "1.0",
+            "discount_amount": "0",
+            "version": order.version,
+        },
+    )
+    page = client.get(url).content.decode()
+    assert "常规保养" in page and "¥380.00" in page and 'data-total="customer_due">¥429.40' in page
+
+    stale = client.post(
+        url + "approve/", {"approved_by_name": "王小明", "channel": "in_person", "version": order.version}
+    )
+    assert stale.status_code == 409 and "changed this repair order" in stale.content.decode()
+    order.refresh_from_db()
+    approved = client.post(
+        url + "approve/", {"approved_by_name": "王小明", "channel": "in_person", "version": order.version}
+    )
+    assert approved.status_code == 302
+    client.post(url + "dispatch/", {"technician": technician.pk, "planned_hours": "1", "bay": "B1"})
+    order.refresh_from_db()
+    assert order.status == RepairOrderStatus.APPROVED and order.jobs.get().technician == technician
+
+    early = client.post(url + "deliver/", {"version": order.version})
+    assert early.status_code == 409 and "quality check" in early.content.decode()
+
+    client.force_login(technician)
+    tech_page = client.get(url).content.decode()
+    assert 'id="totals"' not in tech_page and "¥" not in tech_page  # no money for technicians
+    assert client.get(url + "print/").status_code == 403
+    client.post(url + "clock-on/", {"job": order.jobs.get().pk})
+    order.refresh_from_db()
+    assert order.status == RepairOrderStatus.IN_PROGRESS
+
+
+def test_another_rooftops_order_is_not_found(client, workshop, other_rooftop, advisor, staff):
+    car = VehicleFactory(dealership=other_rooftop, owner=CustomerFactory(dealership=other_rooftop))
+    outsider = staff[Role.MANAGER]
+    outsider.dealerships.set([other_rooftop])
+    order = services.repair_order_open(actor=outsider, vehicle=car, concern="x", odometer_km=10)
+    client.force_login(advisor)
+    assert client.get(f"/service/repair-orders/{order.pk}/").status_code == 404
+    assert (
+        client.post(
+            f"/service/repair-orders/{order.pk}/labour/",
+            {"operation_code": "X", "description": "x", "hours": "1", "discount_amount": "0"},
+        ).status_code
+        == 404
+    )
+    assert client.get(f"/service/check-in/{car.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("orders", [3, 30])
+def test_the_board_query_count_does_not_grow(
+    client, workshop, advisor, technician, orders, django_assert_max_num_queries
+):
+    for _ in range(orders):
+        car = VehicleFactory(dealership=workshop, owner=CustomerFactory(dealership=workshop))
+        order = services.repair_order_open(
+            actor=advisor, vehicle=car, concern="保养", odometer_km=100, promised_at=None
+        )
+        services.labour_line_add(
+            actor=advisor, repair_order_id=order.pk, operation_code="M", description="m", hours=Decimal("1")
+        )
+        services.repair_order_approve(actor=advisor, repair_order_id=order.pk, approved_by_name="x", channel="phone")
+        services.job_dispatch(
+            actor=advisor, repair_order_id=order.pk, technician=technician, planned_hours=Decimal("1")
+        )
+    client.force_login(advisor)
+    with django_assert_max_num_queries(12):
+        page = client.get("/service/board/").content.decode()
+    assert page.count("board-card") == orders
+
+
+def test_the_board_marks_an_order_whose_promise_will_not_hold(client, workshop, vehicle, advisor, technician):
+    with time_machine.travel(local(24, 10), tick=False):
+        order = services.repair_order_open(
+            actor=advisor, vehicle=vehicle, concern="大修", odometer_km=41_000, promised_at=local(24, 11)
+        )
+        services.labour_line_add(
+            actor=advisor, repair_order_id=order.pk, operation_code="E", description="发动机", hours=Decimal("3")
+        )
+        services.repair_order_approve(actor=advisor, repair_order_id=order.pk, approved_by_name="x", channel="phone")
+        services.job_dispatch(
+            actor=advisor, repair_order_id=order.pk, technician=technician, planned_hours=Decimal("3")
+        )
+        client.force_login(advisor)
+        page = client.get("/service/board/").content.decode()
+    assert "board-card mb-2 text-decoration-none at-risk" in page  # 3 h planned, promised in 1 h
+
+
+def test_booking_offers_the_next_free_slots_and_refuses_a_full_one(client, workshop, vehicle, advisor):
+    settings = workshop.service_settings
+    settings.bays = 1
+    settings.save()
+    client.force_login(advisor)
+    with time_machine.travel(MONDAY, tick=False):
+        page = client.get(f"/service/appointments/new/{vehicle.pk}/").content.decode()
+        assert 'data-slot="2026-11-23T09:00"' in page
+        booked = client.post(
+            f"/service/appointments/new/{vehicle.pk}/", {"starts_at": "2026-11-24T10:00", "service_type": "maintenance"}
+        )
+        assert booked.status_code == 302
+        again = client.post(
+            f"/service/appointments/new/{vehicle.pk}/", {"starts_at": "2026-11-24T10:00", "service_type": "repair"}
+        )
+        assert again.status_code == 400 and "Next free: 11-24 10:30" in again.content.decode()
+        calendar = client.get("/service/appointments/", {"day": "2026-11-24"}).content.decode()
+    assert calendar.count('class="border rounded p-1 mb-1 small appointment"') == 1
+
+
+def test_the_customer_and_vehicle_pages_show_the_service_history(client, workshop, vehicle, customer, advisor):
+    order = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="异响", odometer_km=41_000)
+    client.force_login(advisor)
+    assert order.number in client.get(f"/customers/{customer.pk}/").content.decode()
+    vehicle_page = client.get(f"/vehicles/{vehicle.pk}/").content.decode()
+    assert order.number in vehicle_page and f"/service/appointments/new/{vehicle.pk}/" in vehicle_page
