@@ -14,11 +14,18 @@ class FollowUpKind(models.TextChoices):
     SURVEY = "survey", _("Satisfaction survey")
     GREETING = "greeting", _("Greeting")
     READY_NOTICE = "ready_notice", _("Vehicle ready notice")
+    APPROVAL_REQUEST = "approval_request", _("Request to approve additional work")
 
 
 # Automated messages go out through a channel; everything else is a call in the queue.
 MESSAGE_KINDS = frozenset(
-    {FollowUpKind.APPOINTMENT_REMINDER, FollowUpKind.SURVEY, FollowUpKind.GREETING, FollowUpKind.READY_NOTICE}
+    {
+        FollowUpKind.APPOINTMENT_REMINDER,
+        FollowUpKind.SURVEY,
+        FollowUpKind.GREETING,
+        FollowUpKind.READY_NOTICE,
+        FollowUpKind.APPROVAL_REQUEST,
+    }
 )
 
 
@@ -60,3 +67,7 @@ class MessageStatus(models.TextChoices):
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
     UNKNOWN = "unknown", _("Outcome unknown")
+
+
+# Messages the customer is waiting for right now: sent at once, not held for their usual window.
+URGENT_MESSAGE_KINDS = frozenset({FollowUpKind.APPROVAL_REQUEST})

@@ -24,7 +24,7 @@ from crm.choices import Channel
 
 from .calendar import RooftopCalendar
 from .channels import ChannelError, Provider, provider_for, rate_limit
-from .choices import FollowUpKind, FollowUpStatus, MessageStatus, Outcome
+from .choices import URGENT_MESSAGE_KINDS, FollowUpKind, FollowUpStatus, MessageStatus, Outcome
 from .models import Attempt, FollowUp, Message
 
 BATCH_SIZE = 500
@@ -130,6 +130,8 @@ def _defer_outside_window(rows: list[FollowUp], now: datetime.datetime) -> set[i
     calendars: dict[int, RooftopCalendar] = {}
     moved = []
     for row in rows:
+        if row.kind in URGENT_MESSAGE_KINDS:
+            continue
         if row.dealership_id not in calendars:
             calendars[row.dealership_id] = RooftopCalendar.of(row.dealership)
         contact_at = calendars[row.dealership_id].next_contact_time(now, row.customer)
@@ -238,6 +240,15 @@ def message_text(followup: FollowUp) -> str:
                 "name": name,
                 "number": followup.data.get("number", ""),
                 "total": followup.data.get("total", ""),
+            }
+        if followup.kind == FollowUpKind.APPROVAL_REQUEST:
+            return _(
+                "%(rooftop)s: %(name)s, we found more work on your car (%(total)s). See it and approve or decline: %(url)s"
+            ) % {
+                "rooftop": dealership.name,
+                "name": name,
+                "total": followup.data.get("total", ""),
+                "url": followup.data.get("url", ""),
             }
         if followup.kind == FollowUpKind.SURVEY:
             return _("%(rooftop)s: %(name)s, how did we do? Your answers help us serve you better.") % {

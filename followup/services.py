@@ -170,6 +170,12 @@ def notify_vehicle_ready(*, subject: models.Model, customer: Customer, data: dic
     )
 
 
+def send_link_now(*, kind: str, subject: models.Model, customer: Customer, data: dict) -> FollowUp:
+    """A message the customer is waiting for (an approval link): out at once, whatever their usual window."""
+    followup_cancel_pending(subject=subject, kinds=[kind])  # a newer link replaces one not yet sent
+    return followup_schedule(kind=kind, subject=subject, customer=customer, due_at=timezone.now(), data=data)
+
+
 def schedule_lead_followup(*, lead: models.Model, customer: Customer, on: datetime.date, consultant: User) -> FollowUp:
     """The consultant's next call to a lead, on the date its grade sets; a new date moves it."""
     calendar = RooftopCalendar.of(customer.dealership)

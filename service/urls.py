@@ -13,6 +13,7 @@ urlpatterns = [
         views.RepairOrderActionView.as_view(),
         name="repair-order-action",
     ),
+    path("approve/<str:token>/", views.ApprovalLinkView.as_view(), name="approval"),
     path("service/board/", views.BoardView.as_view(), name="board"),
     path("service/appointments/", views.AppointmentCalendarView.as_view(), name="appointments"),
     path("service/appointments/new/<int:vehicle_id>/", views.AppointmentBookView.as_view(), name="appointment-book"),

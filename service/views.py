@@ -7,6 +7,7 @@ import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -23,7 +24,7 @@ from crm.search import search as search_records
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
-from . import forms, selectors, services
+from . import forms, pricing, selectors, services
 from .choices import BOARD_STATUSES, LineStatus, RepairOrderStatus
 from .models import Appointment, RepairOrder
 
@@ -280,6 +281,17 @@ class RepairOrderActionView(RepairOrderDetailView):
                     channel=request.POST.get("channel", ""),
                     version=self.version(),
                 )
+            elif action == "send-link":
+                from .approvals import send_approval_link
+
+                order = RepairOrder.objects.for_user(actor, "change").get(pk=pk)
+                if not actor.has_perm("service.change_repairorder") or not actor.has_role(
+                    Role.SERVICE_ADVISOR, Role.MANAGER, Role.ADMINISTRATOR
+                ):
+                    raise PermissionDenied(_("Your role may not send approval links."))
+                with transaction.atomic():
+                    send_approval_link(repair_order=order)
+                messages.success(request, _("The approval link is on its way to the customer."))
             elif action == "issue":
                 services.part_issue(actor=actor, part_line_id=int(request.POST.get("line", "0")))
             else:
@@ -442,3 +454,85 @@ def vehicle_panel_context(request, vehicle) -> dict:
         "declined": selectors.open_declined_work(user=request.user, vehicle_id=vehicle.pk),
         "sees_money": request.user.has_perm("service.view_payment"),
     }
+
+
+# --- the customer's approval link (no login: the signed token is the authority) -------------------
+
+
+class ApprovalLinkView(TemplateView):
+    """The customer sees the additional work found on their car, with prices, and approves or declines."""
+
+    template_name = "service/approval.html"
+
+    def resolve(self, token: str):
+        from .approvals import LinkError, LinkExpired, read_token
+
+        try:
+            payload = read_token(token)
+        except LinkExpired:
+            return None, "expired"
+        except LinkError:
+            return None, "invalid"
+        order = (
+            RepairOrder.objects.select_related("dealership", "customer", "vehicle")
+            .prefetch_related("labour_lines", "part_lines", "payments")
+            .filter(pk=payload["ro"])
+            .first()
+        )
+        if order is None:
+            return None, "invalid"
+        selectors.attach_totals(order)
+        keys = set(payload["lines"])
+        lines = [line for line in [*order.labour_lines.all(), *order.part_lines.all()] if line.decision_key in keys]
+        return (order, lines), ""
+
+    def render_problem(self, problem: str):
+        response = self.render_to_response({"problem": problem})
+        response.status_code = 410 if problem == "expired" else 404
+        return response
+
+    def get(self, request, token):
+        found, problem = self.resolve(token)
+        if problem:
+            return self.render_problem(problem)
+        order, lines = found
+        return self.render_to_response(self.context(order, lines))
+
+    def context(self, order, lines, **extra):
+        open_lines = [line for line in lines if line.status == LineStatus.PROPOSED]
+        tax = 1 + order.tax_rate
+        for line in lines:
+            line.with_tax = pricing.cents(line.amount * tax)
+        return {"order": order, "lines": lines, "open_lines": open_lines, **extra}
+
+    def post(self, request, token):
+        found, problem = self.resolve(token)
+        if problem:
+            return self.render_problem(problem)
+        order, lines = found
+        decisions = {
+            line.decision_key: request.POST.get(f"line-{line.decision_key}") == "approve"
+            for line in lines
+            if line.status == LineStatus.PROPOSED
+            and request.POST.get(f"line-{line.decision_key}") in ("approve", "decline")
+        }
+        error = ""
+        if not decisions:
+            error = _("Choose approve or decline for each item.")
+        else:
+            try:
+                services.additional_work_decide(
+                    actor=None,
+                    repair_order_id=order.pk,
+                    decisions=decisions,
+                    decided_by_name=order.customer.full_name,
+                    channel="link",
+                )
+            except ValidationError as refused:
+                error = " ".join(refused.messages)
+            else:
+                found, _problem = self.resolve(token)
+                return self.render_to_response(self.context(*found, done=True))
+        response = self.render_to_response(self.context(order, lines, error=error))
+        response.status_code = 409 if error and decisions else 400
+        return response

@@ -132,6 +132,9 @@ FOLLOWUP_CHANNELS = {
 FOLLOWUP_RATE_LIMITS = {"console": int(os.environ.get("FOLLOWUP_CONSOLE_RATE", 0)), "email": 20}
 FOLLOWUP_CONSOLE_PATH = os.environ.get("FOLLOWUP_CONSOLE_PATH", "")
 FOLLOWUP_LEASE_SECONDS = int(os.environ.get("FOLLOWUP_LEASE_SECONDS", 300))
+# Where customers reach the links the DMS sends them (the approval of additional work).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+APPROVAL_LINK_HOURS = int(os.environ.get("APPROVAL_LINK_HOURS", 24))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "dms@localhost")
 
@@ -197,6 +200,12 @@ SPECTACULAR_SETTINGS = {
         "FollowUpKindEnum": "followup.choices.FollowUpKind",
         "OutcomeEnum": "followup.choices.Outcome",
         "CallOutcomeEnum": "followup.api.serializers.CALL_OUTCOMES",
+        "FollowUpStatusEnum": "followup.choices.FollowUpStatus",
+        "AppointmentStatusEnum": "service.choices.AppointmentStatus",
+        "RepairOrderStatusEnum": "service.choices.RepairOrderStatus",
+        "LineStatusEnum": "service.choices.LineStatus",
+        "ApprovalChannelEnum": "service.choices.ApprovalChannel",
+        "PaymentMethodEnum": "service.choices.PaymentMethod",
     },
 }
 

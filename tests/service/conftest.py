@@ -32,3 +32,15 @@ def workshop(rooftop, vehicle):
 @pytest.fixture
 def people(staff):
     return staff[Role.SERVICE_ADVISOR], staff[Role.TECHNICIAN], staff[Role.CUSTOMER_SPECIALIST]
+
+
+@pytest.fixture
+def console_path(tmp_path, settings):
+    """Messages go to a console file of this test's own."""
+    settings.FOLLOWUP_CONSOLE_PATH = str(tmp_path / "console.jsonl")
+    settings.FOLLOWUP_CHANNELS = {
+        "sms": "followup.channels.ConsoleProvider",
+        "wechat": "followup.channels.ConsoleProvider",
+        "email": "followup.channels.ConsoleProvider",
+    }
+    return tmp_path / "console.jsonl"
