@@ -16,6 +16,7 @@ from dms.permissions import RolePermissionRequiredMixin
 from . import selectors, services
 from .choices import FollowUpKind, Outcome
 from .forms import OutcomeForm
+from .links import booking_url
 from .scripts import script_for
 
 SLA_PERIODS = {"7": 7, "30": 30, "90": 90}
@@ -67,8 +68,13 @@ class CallQueueView(RolePermissionRequiredMixin, TemplateView):
         if call is not None:
             show = self.request.user.has_perm("crm.view_customer_phone")
             mobile = call.customer.mobile
+            back = f"{reverse('followup:queue')}?call={call.pk}&scope={filters['scope']}&kind={filters['kind']}"
             context.update(
-                form=form or OutcomeForm(initial={"satisfaction": call.satisfaction}),
+                booking_url=booking_url(call, back) if call.status in selectors.QUEUE_STATUSES else None,
+                form=form
+                or OutcomeForm(
+                    initial={"satisfaction": call.satisfaction, "booking": self.request.GET.get("booked", "")}
+                ),
                 script=script_for(call, self.request.user),
                 phone=phone_display(mobile) if show else phone_mask(mobile),
                 phone_href=mobile if show else "",

@@ -10,13 +10,14 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         from crm import panels
-        from followup import scans
+        from followup import links, scans
 
         from . import hooks, views
 
         scans.register_booked_vehicles(hooks.booked_vehicles)
         scans.register_declined_work(hooks.declined_work)
         scans.register_no_show_source(hooks.missed_appointments)
+        links.register_booking_link(hooks.booking_link)
         panels.register(
             panels.customer_panels,
             panels.Panel(

@@ -55,3 +55,20 @@ def _marker(appointment_id: int):
         ).update(status=AppointmentStatus.NO_SHOW, updated_at=timezone.now())
 
     return mark
+
+
+def booking_link(followup, back: str) -> str | None:
+    """The booking page for the vehicle a call is about (its order's, appointment's, or the customer's car)."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from crm.models import Vehicle
+
+    subject = followup.subject
+    vehicle_id = getattr(subject, "vehicle_id", None) or (subject.pk if isinstance(subject, Vehicle) else None)
+    if vehicle_id is None:
+        vehicle_id = Vehicle.objects.filter(owner_id=followup.customer_id).values_list("pk", flat=True).first()
+    if vehicle_id is None:
+        return None
+    return f"{reverse('service:appointment-book', args=[vehicle_id])}?{urlencode({'next': back})}"

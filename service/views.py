@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -429,7 +429,8 @@ class AppointmentBookView(RolePermissionRequiredMixin, TemplateView):
                 )
                 back = request.POST.get("next", "")
                 if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-                    return redirect(back)
+                    calendar = f"{reverse('service:appointments')}?day={local:%Y-%m-%d}"
+                    return redirect(f"{back}{'&' if '?' in back else '?'}{urlencode({'booked': calendar})}")
                 return redirect(f"{reverse('service:appointments')}?day={local:%Y-%m-%d}")
         response = self.render_to_response(self.get_context_data(form=form))
         response.status_code = 400

@@ -30,3 +30,6 @@ STORAGES = {
 }
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests; serve from the finders
 WHITENOISE_USE_FINDERS = True
+# Two suites on one server (two checkouts, or a developer and a helper) each name their own database.
+if os.environ.get("TEST_DATABASE_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}  # noqa: F405

@@ -72,5 +72,5 @@ def test_advisor_checks_in_a_walk_in_and_writes_its_repair_order(live_server, pa
     page.click("#form-dispatch button[type=submit]")
     page.locator("#jobs", has_text="刘技师").wait_for()
     page.goto(f"{live_server.url}/service/board/")
-    page.locator('.board-card[data-order="%s"]' % order.number).wait_for()
+    page.locator(f'.board-card[data-order="{order.number}"]').wait_for()
     screenshot(page, "workshop-board")

@@ -177,3 +177,29 @@ def test_the_customer_and_vehicle_pages_show_the_service_history(client, worksho
     assert order.number in client.get(f"/customers/{customer.pk}/").content.decode()
     vehicle_page = client.get(f"/vehicles/{vehicle.pk}/").content.decode()
     assert order.number in vehicle_page and f"/service/appointments/new/{vehicle.pk}/" in vehicle_page
+
+
+def test_a_specialist_books_from_the_call_and_comes_back_to_record_it(client, workshop, vehicle, staff):
+    from followup import services as followup
+    from followup.models import FollowUp
+
+    specialist = staff[Role.CUSTOMER_SPECIALIST]
+    with time_machine.travel(MONDAY, tick=False):
+        call = followup.followup_schedule(
+            kind="maintenance_due", subject=vehicle, customer=vehicle.owner, due_at=MONDAY, team="Customer specialist"
+        )
+        FollowUp.objects.filter(pk=call.pk).update(status="queued")
+        client.force_login(specialist)
+        page = client.get("/followups/", {"call": call.pk}).content.decode()
+        start = page.index('id="book-appointment"')
+        href = page[page.rindex('href="', 0, start) + 6 : start].split('"')[0].replace("&amp;", "&")
+        assert href.startswith(f"/service/appointments/new/{vehicle.pk}/?next=")
+        booking = client.get(href).content.decode()
+        form = booking.split('id="appointment-form"', 1)[1]
+        back = form.split('name="next" value="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+        booked = client.post(
+            href.split("?")[0], {"starts_at": "2026-11-25T09:30", "service_type": "maintenance", "next": back}
+        )
+        assert booked.status_code == 302 and booked["Location"].startswith(f"/followups/?call={call.pk}")
+        returned = client.get(booked["Location"]).content.decode()
+    assert "/service/appointments/?day=2026-11-25" in returned  # the booking field is filled in for 'booked'
