@@ -7,4 +7,5 @@ urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("", include("crm.api.urls")),
     path("", include("followup.api.urls")),
+    path("", include("service.api.urls")),
 ]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.forms import bootstrap
 from crm.models import User
 
-from .choices import ApprovalChannel, OldParts, PaymentMethod, PayType, ServiceType
+from .choices import ApprovalChannel, Damage, OldParts, Panel, PaymentMethod, PayType, ServiceType
 
 DateTimeInput = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -127,3 +127,22 @@ class AppointmentForm(StyledForm):
         super().__init__(*args, **kwargs)
         if advisors is not None:
             self.fields["advisor"].queryset = advisors
+
+
+PhotoInput = forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "environment"})
+
+
+class DamageForm(StyledForm):
+    panel = forms.ChoiceField(label=_("Panel"), choices=Panel.choices)
+    damage = forms.ChoiceField(label=_("Damage"), choices=Damage.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    photo = forms.FileField(label=_("Photo"), required=False, widget=PhotoInput)
+
+
+class LinePhotoForm(StyledForm):
+    line = forms.ChoiceField(label=_("Line"))
+    photo = forms.FileField(label=_("Photo"), widget=PhotoInput)
+
+    def __init__(self, *args, lines=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["line"].choices = [(line.decision_key, line.description) for line in lines]

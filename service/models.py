@@ -443,3 +443,27 @@ class DeclinedWork(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vehicle_id}: {self.description}"
+
+
+class LinePhoto(models.Model):
+    """A photo of additional work found (the worn part), shown to the customer with the line."""
+
+    repair_order = models.ForeignKey(RepairOrder, on_delete=models.CASCADE, related_name="line_photos")
+    labour_line = models.ForeignKey(LabourLine, on_delete=models.CASCADE, null=True, blank=True, related_name="photos")
+    part_line = models.ForeignKey(PartLine, on_delete=models.CASCADE, null=True, blank=True, related_name="photos")
+    photo = models.FileField(upload_to="lines/%Y/%m/")
+    uploaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(labour_line__isnull=False, part_line__isnull=True)
+                | Q(labour_line__isnull=True, part_line__isnull=False),
+                name="line_photo_one_line",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repair_order_id}: {self.photo.name}"

@@ -32,11 +32,12 @@ def repair_order_list(*, user, action: str = "view") -> QuerySet[RepairOrder]:
     return RepairOrder.objects.for_user(user, action).select_related("customer", "vehicle", "advisor", "dealership")
 
 
-def _lines_prefetch():
-    return [
+def _lines_prefetch(photos: bool = False):
+    lookups = [
         Prefetch("labour_lines", queryset=LabourLine.objects.select_related("technician").order_by("pk")),
         Prefetch("part_lines"),
     ]
+    return [*lookups, "labour_lines__photos", "part_lines__photos"] if photos else lookups
 
 
 def repair_order_detail(*, user, repair_order_id: int) -> RepairOrder:
@@ -46,7 +47,7 @@ def repair_order_detail(*, user, repair_order_id: int) -> RepairOrder:
         repair_order_list(user=user)
         .select_related("appointment", "updated_by")
         .prefetch_related(
-            *_lines_prefetch(),
+            *_lines_prefetch(photos=True),
             Prefetch(
                 "jobs",
                 queryset=Job.objects.select_related("technician").prefetch_related(

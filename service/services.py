@@ -23,21 +23,24 @@ from dms.errors import Conflict
 from followup import services as followup
 from followup.calendar import RooftopCalendar
 
-from . import pricing
+from . import photos, pricing
 from .choices import (
     HOLDING_STATUSES,
     AppointmentStatus,
     ApprovalChannel,
     LineStatus,
+    PaymentMethod,
     PayType,
     RepairOrderStatus,
     ServiceType,
 )
 from .models import (
     Appointment,
+    DamageMark,
     DeclinedWork,
     Job,
     LabourLine,
+    LinePhoto,
     Part,
     PartLine,
     Payment,
@@ -321,6 +324,7 @@ def repair_order_open(
     if promised_at is not None and promised_at <= now:
         errors["promised_at"] = _("The promised time must be in the future.")
     if appointment is not None:
+        appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
         if appointment.vehicle_id != vehicle.pk:
             errors["appointment"] = _("This appointment is for another vehicle.")
         elif appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED):
@@ -425,6 +429,8 @@ def repair_order_update(*, actor: User, repair_order_id: int, data: dict[str, An
         raise _illegal(repair_order, _("be edited"))
     fields = ("promised_at", "payment_method", "old_parts", "free_wash", "discount_amount", "diagnosis", "pay_type")
     changed = [name for name in fields if name in data and getattr(repair_order, name) != data[name]]
+    if "promised_at" in changed and data["promised_at"] is not None and data["promised_at"] <= timezone.now():
+        raise ValidationError({"promised_at": _("The promised time must be in the future.")})
     for name in changed:
         setattr(repair_order, name, data[name])
     try:
@@ -491,6 +497,11 @@ def labour_line_add(
 ) -> LabourLine:
     _require(actor, WORKSHOP, _("add work to repair orders"))
     repair_order = _order_for_change(actor, repair_order_id, version)
+    if technician is not None and (
+        not technician.has_role(Role.TECHNICIAN)
+        or not technician.dealerships.filter(pk=repair_order.dealership_id).exists()
+    ):
+        raise ValidationError({"technician": _("Choose a technician of this dealership.")})
     line = LabourLine(
         operation_code=operation_code.strip(),
         description=description.strip(),
@@ -592,8 +603,14 @@ def additional_work_decide(
         )
     if repair_order.status not in EDITABLE or repair_order.status == S.ESTIMATE:
         raise _illegal(repair_order, _("take decisions on additional work"))
-    if not decided_by_name.strip() or channel not in ApprovalChannel.values:
+    if not decided_by_name.strip() or channel not in (
+        ApprovalChannel.IN_PERSON,
+        ApprovalChannel.PHONE,
+        ApprovalChannel.LINK,
+    ):
         raise ValidationError({"decided_by_name": _("Who decided, and how?")})
+    if not decisions:
+        raise ValidationError({"decisions": _("Approve or decline at least one line.")})
     pending = {
         **{f"labour:{line.pk}": line for line in repair_order.labour_lines.filter(status=LineStatus.PROPOSED)},
         **{f"part:{line.pk}": line for line in repair_order.part_lines.filter(status=LineStatus.PROPOSED)},
@@ -652,7 +669,11 @@ def job_dispatch(*, actor: User, repair_order_id: int, technician: User, planned
 @transaction.atomic
 def clock_on(*, actor: User, job_id: int) -> TimeEntry:
     """A technician starts work on their job; the order must be approved; one open job per technician."""
-    job = Job.objects.select_related("repair_order").get(pk=job_id, technician=actor)
+    job = Job.objects.filter(pk=job_id, repair_order__dealership_id__in=user_dealership_ids(actor)).first()
+    if job is None:
+        raise Job.DoesNotExist
+    if job.technician_id != actor.pk:
+        raise PermissionDenied(_("This job is dispatched to another technician."))
     repair_order = _order_for_change(actor, job.repair_order_id)
     if repair_order.status not in (S.APPROVED, S.IN_PROGRESS, S.WAITING_PARTS):
         raise _illegal(
@@ -703,8 +724,6 @@ def repair_order_transition(
     if to_status == S.QUALITY_CHECK:
         TimeEntry.objects.filter(job__repair_order=repair_order, ended_at__isnull=True).update(ended_at=timezone.now())
     _move(repair_order, actor, to_status, note=note)
-    if to_status == S.CANCELLED and repair_order.appointment_id:
-        pass  # the appointment stays 'arrived': the customer came
     return repair_order
 
 
@@ -745,6 +764,9 @@ def part_issue(*, actor: User, part_line_id: int, quantity: Decimal | None = Non
         .select_related("repair_order", "part")
         .get(pk=part_line_id, repair_order__dealership_id__in=user_dealership_ids(actor))
     )
+    _order_for_change(actor, line.repair_order_id)  # the change permission, the order's lock, its version
+    if line.repair_order.status not in (S.APPROVED, S.IN_PROGRESS, S.WAITING_PARTS):
+        raise _illegal(line.repair_order, _("take parts from stock"))
     quantity = quantity if quantity is not None else line.quantity - line.issued_quantity
     if line.part is None:
         raise ValidationError({"part": _("This part is not in the catalogue; receive it into stock first.")})
@@ -766,6 +788,7 @@ def part_issue(*, actor: User, part_line_id: int, quantity: Decimal | None = Non
     line.issued_quantity += quantity
     line.to_order = False
     line.save(update_fields=["issued_quantity", "to_order"])
+    _save(line.repair_order, actor)
     return line
 
 
@@ -783,6 +806,10 @@ def payment_record(*, actor: User, repair_order_id: int, amount: Decimal, method
     if repair_order.status != S.READY:
         raise _illegal(repair_order, _("be paid yet"))
     due = pricing.totals(repair_order).customer_due - amount_paid(repair_order)
+    if due <= 0:
+        raise Conflict(_("Nothing is due on this order."))
+    if method not in PaymentMethod.values:
+        raise ValidationError({"method": _("Choose how the customer paid.")})
     if amount <= 0 or amount > due:
         raise ValidationError({"amount": _("Take between ¥0.01 and the ¥%(due)s still due.") % {"due": due}})
     payment = Payment.objects.create(repair_order=repair_order, amount=amount, method=method, received_by=actor)
@@ -831,3 +858,47 @@ def repair_order_deliver(
         repair_order=repair_order, customer=repair_order.customer, delivered_at=now, advisor=repair_order.advisor
     )
     return repair_order
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def damage_mark_add(
+    *, actor: User, repair_order_id: int, panel: str, damage: str, note: str = "", photo=None
+) -> DamageMark:
+    """One damage on the walk-around, by panel, with its photo (checked to be an image)."""
+    _require(actor, FRONT_DESK, _("record the walk-around"))
+    repair_order = _order_for_change(actor, repair_order_id)
+    if repair_order.status in (S.DELIVERED, S.CANCELLED):
+        raise _illegal(repair_order, _("take walk-around records"))
+    mark = DamageMark(repair_order=repair_order, panel=panel, damage=damage, note=note.strip())
+    try:
+        mark.full_clean(exclude=["repair_order", "photo"])
+    except ValidationError as error:
+        raise ValidationError(error.message_dict) from None
+    if photo is not None:
+        mark.photo = photos.checked_photo(photo)
+    mark.save()
+    return mark
+
+
+@transaction.atomic
+def line_photo_add(*, actor: User, repair_order_id: int, line_key: str, photo) -> LinePhoto:
+    """A photo of what was found, on a line ("labour:12" / "part:7"), for the customer to see."""
+    _require(actor, WORKSHOP, _("add photos to repair orders"))
+    repair_order = _order_for_change(actor, repair_order_id)
+    kind, _sep, line_id = line_key.partition(":")
+    lines = {"labour": repair_order.labour_lines, "part": repair_order.part_lines}
+    line = lines[kind].filter(pk=line_id).first() if kind in lines and line_id.isdigit() else None
+    if line is None:
+        raise ValidationError({"line": _("Choose a line of this order.")})
+    if photo is None:
+        raise ValidationError({"photo": _("Take or choose a photo.")})
+    return LinePhoto.objects.create(
+        repair_order=repair_order,
+        labour_line=line if kind == "labour" else None,
+        part_line=line if kind == "part" else None,
+        photo=photos.checked_photo(photo),
+        uploaded_by=actor,
+    )

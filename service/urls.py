@@ -14,6 +14,8 @@ urlpatterns = [
         name="repair-order-action",
     ),
     path("approve/<str:token>/", views.ApprovalLinkView.as_view(), name="approval"),
+    path("approve/<str:token>/photos/<int:photo>/", views.ApprovalLinkView.as_view(), name="approval-photo"),
+    path("service/photos/<slug:kind>/<int:pk>/", views.PhotoView.as_view(), name="photo"),
     path("service/board/", views.BoardView.as_view(), name="board"),
     path("service/appointments/", views.AppointmentCalendarView.as_view(), name="appointments"),
     path("service/appointments/new/<int:vehicle_id>/", views.AppointmentBookView.as_view(), name="appointment-book"),

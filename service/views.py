@@ -8,13 +8,13 @@ import datetime
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from crm.choices import Role
 from crm.forms import add_service_errors
@@ -26,7 +26,7 @@ from dms.permissions import RolePermissionRequiredMixin
 
 from . import forms, pricing, selectors, services
 from .choices import BOARD_STATUSES, LineStatus, RepairOrderStatus
-from .models import Appointment, RepairOrder
+from .models import Appointment, DamageMark, LinePhoto, RepairOrder
 
 
 def _staff_with_role(user, role: Role):
@@ -140,6 +140,8 @@ ACTIONS = {
     "quality": (forms.QualityCheckForm, "quality", "service.add_qualitycheck"),
     "payment": (forms.PaymentForm, "payment", "service.add_payment"),
     "deliver": (forms.DeliverForm, "deliver", "service.change_repairorder"),
+    "damage": (forms.DamageForm, "damage", "service.add_damagemark"),
+    "line-photo": (forms.LinePhotoForm, "line-photo", "service.add_labourline"),
 }
 
 
@@ -175,9 +177,11 @@ class RepairOrderDetailView(RolePermissionRequiredMixin, TemplateView):
             "quality": forms.QualityCheckForm(),
             "payment": forms.PaymentForm(initial={"amount": order.balance, "method": order.payment_method}),
             "deliver": forms.DeliverForm(),
+            "damage": forms.DamageForm(),
+            "line_photo": forms.LinePhotoForm(lines=[*order.labour_lines.all(), *order.part_lines.all()]),
         }
         if bound is not None:
-            built[error_action] = bound
+            built[error_action.replace("-", "_")] = bound
         for form in built.values():
             form.styled()
         lines = [*order.labour_lines.all(), *order.part_lines.all()]
@@ -197,6 +201,28 @@ class RepairOrderDetailView(RolePermissionRequiredMixin, TemplateView):
         )
 
 
+def _lines_with_keys(order: RepairOrder) -> list:
+    lines = [*order.labour_lines.all(), *order.part_lines.all()]
+    for line in lines:
+        line.decision_key = f"{'labour' if hasattr(line, 'operation_code') else 'part'}:{line.pk}"
+    return lines
+
+
+class PhotoView(RolePermissionRequiredMixin, View):
+    """A walk-around or line photo, for staff who may see the order."""
+
+    permission_required = "service.view_repairorder"
+
+    def get(self, request, kind, pk):
+        model = {"damage": DamageMark, "line": LinePhoto}.get(kind)
+        if model is None:
+            raise Http404
+        record = model.objects.filter(pk=pk, repair_order__in=RepairOrder.objects.for_user(request.user)).first()
+        if record is None or not record.photo:
+            raise Http404
+        return FileResponse(record.photo.open("rb"), filename=record.photo.name.rsplit("/", 1)[-1])
+
+
 class RepairOrderActionView(RepairOrderDetailView):
     """POST one step of the order (a form named by ``action``); errors re-render the order with the form."""
 
@@ -214,7 +240,9 @@ class RepairOrderActionView(RepairOrderDetailView):
             kwargs = {}
             if form_class is forms.DispatchForm:
                 kwargs["technicians"] = _staff_with_role(user, Role.TECHNICIAN).filter(dealerships=order.dealership_id)
-            form = form_class(request.POST, **kwargs)
+            if form_class is forms.LinePhotoForm:
+                kwargs["lines"] = _lines_with_keys(order)
+            form = form_class(request.POST, request.FILES, **kwargs)
             with timezone.override(order.dealership.zone):
                 valid = form.is_valid()
             status = 400
@@ -255,6 +283,10 @@ class RepairOrderActionView(RepairOrderDetailView):
             services.payment_record(actor=actor, repair_order_id=pk, **data)
         elif name == "deliver":
             services.repair_order_deliver(actor=actor, repair_order_id=pk, version=version, **data)
+        elif name == "damage":
+            services.damage_mark_add(actor=actor, repair_order_id=pk, **data)
+        elif name == "line-photo":
+            services.line_photo_add(actor=actor, repair_order_id=pk, line_key=data["line"], photo=data["photo"])
 
     def simple(self, request, pk, action):
         """Buttons without a form: transitions, clock on/off, decisions on additional work, issuing parts."""
@@ -476,7 +508,7 @@ class ApprovalLinkView(TemplateView):
             return None, "invalid"
         order = (
             RepairOrder.objects.select_related("dealership", "customer", "vehicle")
-            .prefetch_related("labour_lines", "part_lines", "payments")
+            .prefetch_related("labour_lines__photos", "part_lines__photos", "payments")
             .filter(pk=payload["ro"])
             .first()
         )
@@ -487,12 +519,26 @@ class ApprovalLinkView(TemplateView):
         lines = [line for line in [*order.labour_lines.all(), *order.part_lines.all()] if line.decision_key in keys]
         return (order, lines), ""
 
+    def photo(self, request, token, pk):
+        found, problem = self.resolve(token)
+        if problem:
+            return self.render_problem(problem)
+        _order, lines = found
+        keys = {line.decision_key for line in lines}
+        record = LinePhoto.objects.filter(pk=pk).first()
+        key = record and (f"labour:{record.labour_line_id}" if record.labour_line_id else f"part:{record.part_line_id}")
+        if record is None or key not in keys:
+            raise Http404
+        return FileResponse(record.photo.open("rb"), filename=record.photo.name.rsplit("/", 1)[-1])
+
     def render_problem(self, problem: str):
         response = self.render_to_response({"problem": problem})
         response.status_code = 410 if problem == "expired" else 404
         return response
 
-    def get(self, request, token):
+    def get(self, request, token, photo=None):
+        if photo is not None:
+            return self.photo(request, token, photo)
         found, problem = self.resolve(token)
         if problem:
             return self.render_problem(problem)
@@ -500,6 +546,7 @@ class ApprovalLinkView(TemplateView):
         return self.render_to_response(self.context(order, lines))
 
     def context(self, order, lines, **extra):
+        extra.setdefault("token", self.kwargs["token"])
         open_lines = [line for line in lines if line.status == LineStatus.PROPOSED]
         tax = 1 + order.tax_rate
         for line in lines:

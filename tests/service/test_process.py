@@ -267,3 +267,26 @@ def test_concurrent_check_ins_get_gap_free_numbers(rooftop, staff):
     sequences = sorted(RepairOrder.objects.values_list("sequence", flat=True))
     assert sequences == list(range(1, 8))  # 7 orders, numbered 1..7: no gap, no duplicate
     assert len(set(RepairOrder.objects.values_list("number", flat=True))) == 7
+
+
+def test_a_technician_cannot_clock_on_a_colleagues_job_nor_take_stock_for_a_closed_order(workshop, vehicle, staff):
+    from crm.models import User
+
+    advisor, technician = staff[Role.SERVICE_ADVISOR], staff[Role.TECHNICIAN]
+    colleague = User.objects.create_user(username="tech2", full_name="赵技师")
+    colleague.groups.add(*technician.groups.all())
+    colleague.dealerships.set([workshop])
+    order = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="保养", odometer_km=41_000)
+    line = services.part_line_add(
+        actor=advisor, repair_order_id=order.pk, part_number="06L115562", quantity=Decimal("1")
+    )
+    services.repair_order_approve(actor=advisor, repair_order_id=order.pk, approved_by_name="王", channel="phone")
+    job = services.job_dispatch(
+        actor=advisor, repair_order_id=order.pk, technician=colleague, planned_hours=Decimal("1")
+    )
+    with pytest.raises(PermissionDenied):
+        services.clock_on(actor=technician, job_id=job.pk)
+    services.repair_order_transition(actor=advisor, repair_order_id=order.pk, to_status=RepairOrderStatus.CANCELLED)
+    with pytest.raises(Conflict):
+        services.part_issue(actor=technician, part_line_id=line.pk)
+    assert Part.objects.get().stock_on_hand == 3
