@@ -9,7 +9,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Service")
 
     def ready(self):
-        from crm import panels
+        from crm import demo, panels
         from followup import links, scans
 
         from . import hooks, views
@@ -18,6 +18,9 @@ class ServiceConfig(AppConfig):
         scans.register_declined_work(hooks.declined_work)
         scans.register_no_show_source(hooks.missed_appointments)
         links.register_booking_link(hooks.booking_link)
+        from . import demo as service_demo
+
+        demo.register_seeder(service_demo.seed)
         panels.register(
             panels.customer_panels,
             panels.Panel(

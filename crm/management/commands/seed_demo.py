@@ -45,6 +45,7 @@ STAFF = (
     ("advisor_bj", "周服务", Role.SERVICE_ADVISOR, ("BJ01",)),
     ("specialist", "陈回访", Role.CUSTOMER_SPECIALIST, ("SH01", "BJ01")),
     ("technician", "刘技师", Role.TECHNICIAN, ("SH01",)),
+    ("technician_bj", "马技师", Role.TECHNICIAN, ("BJ01",)),
 )
 DEMO_PASSWORD_SUFFIX = "-demo-2026"
 
