@@ -114,3 +114,19 @@ class TechnicianFilterSet(StyledFilterSet):
     def filter_clocked_on(self, queryset, name, value):
         clocked = Exists(TimeEntry.objects.filter(technician=OuterRef("pk"), ended_at__isnull=True))
         return queryset.filter(clocked) if value else queryset.exclude(clocked)
+
+
+class RepairOrderPageFilterSet(StyledFilterSet):
+    """The repair-order list page's filters (one status at a time, as a front desk asks)."""
+
+    number = django_filters.CharFilter(method="filter_number", label=_("Number starts with"))
+    status = django_filters.ChoiceFilter(choices=RepairOrderStatus.choices, label=_("Status"))
+    advisor = django_filters.ModelChoiceFilter(queryset=_staff, label=_("Advisor"))
+    dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
+    is_comeback = django_filters.BooleanFilter(label=_("Comeback"))
+
+    class Meta:
+        model = RepairOrder
+        fields = ["number", "status", "advisor", "dealership", "is_comeback"]
+
+    filter_number = RepairOrderFilterSet.filter_number

@@ -6,6 +6,7 @@ app_name = "service"
 urlpatterns = [
     path("service/check-in/", views.CheckInSearchView.as_view(), name="check-in"),
     path("service/check-in/<int:vehicle_id>/", views.CheckInView.as_view(), name="check-in-vehicle"),
+    path("service/repair-orders/", views.RepairOrderListView.as_view(), name="repair-order-list"),
     path("service/repair-orders/<int:pk>/", views.RepairOrderDetailView.as_view(), name="repair-order-detail"),
     path("service/repair-orders/<int:pk>/print/", views.RepairOrderPrintView.as_view(), name="repair-order-print"),
     path(

@@ -15,18 +15,22 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
+from django_filters.views import FilterView
 
 from crm.choices import Role
 from crm.forms import add_service_errors
 from crm.models import User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.search import search as search_records
+from crm.views import PagedListMixin
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
 from . import forms, pricing, selectors, services
 from .choices import BOARD_STATUSES, LineStatus, RepairOrderStatus
+from .filters import RepairOrderPageFilterSet
 from .models import Appointment, DamageMark, LinePhoto, RepairOrder
+from .tables import RepairOrderTable
 
 
 def _staff_with_role(user, role: Role):
@@ -341,6 +345,21 @@ class RepairOrderPrintView(RepairOrderDetailView):
 
     permission_required = "service.view_payment"
     template_name = "service/repair_order_print.html"
+
+
+class RepairOrderListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
+    """All repair orders of the user's rooftops, filterable by status, advisor, number and comeback."""
+
+    permission_required = "service.view_repairorder"
+    filterset_class = RepairOrderPageFilterSet
+    table_class = RepairOrderTable
+    template_name = "service/repair_order_list.html"
+
+    def get_queryset(self):
+        return selectors.repair_order_list(user=self.request.user).prefetch_related("labour_lines", "part_lines")
+
+    def get_table_kwargs(self):
+        return {"sees_money": self.request.user.has_perm("service.view_payment")}
 
 
 # --- the workshop board and appointments ---------------------------------------------------------

@@ -203,3 +203,25 @@ def test_a_specialist_books_from_the_call_and_comes_back_to_record_it(client, wo
         assert booked.status_code == 302 and booked["Location"].startswith(f"/followups/?call={call.pk}")
         returned = client.get(booked["Location"]).content.decode()
     assert "/service/appointments/?day=2026-11-25" in returned  # the booking field is filled in for 'booked'
+
+
+@pytest.mark.parametrize("orders", [3, 40])
+def test_the_repair_order_list_filters_and_stays_bounded(
+    client, workshop, advisor, orders, django_assert_max_num_queries
+):
+    for index in range(orders):
+        car = VehicleFactory(dealership=workshop, owner=CustomerFactory(dealership=workshop))
+        order = services.repair_order_open(actor=advisor, vehicle=car, concern="保养", odometer_km=100)
+        services.labour_line_add(
+            actor=advisor, repair_order_id=order.pk, operation_code="M", description="m", hours=Decimal("1")
+        )
+        if index % 2:
+            services.repair_order_approve(
+                actor=advisor, repair_order_id=order.pk, approved_by_name="x", channel="phone"
+            )
+    client.force_login(advisor)
+    with django_assert_max_num_queries(12):
+        page = client.get("/service/repair-orders/", {"status": "approved", "advisor": advisor.pk, "per_page": 50})
+    body = page.content.decode()
+    assert body.count('class="badge ro-approved"') == orders // 2 and "ro-estimate" not in body
+    assert "¥429.40" in body  # 1 h × ¥380 + 13%
