@@ -19,5 +19,8 @@ urlpatterns = [
     path("service/photos/<slug:kind>/<int:pk>/", views.PhotoView.as_view(), name="photo"),
     path("service/board/", views.BoardView.as_view(), name="board"),
     path("service/appointments/", views.AppointmentCalendarView.as_view(), name="appointments"),
+    path(
+        "service/appointments/<int:pk>/<slug:action>/", views.AppointmentActionView.as_view(), name="appointment-action"
+    ),
     path("service/appointments/new/<int:vehicle_id>/", views.AppointmentBookView.as_view(), name="appointment-book"),
 ]

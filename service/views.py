@@ -488,6 +488,39 @@ class AppointmentBookView(RolePermissionRequiredMixin, TemplateView):
         return response
 
 
+class AppointmentActionView(RolePermissionRequiredMixin, View):
+    """Confirm, cancel or move a booking from the calendar; a refusal comes back as a message."""
+
+    permission_required = "service.change_appointment"
+
+    def post(self, request, pk, action):
+        appointment = (
+            Appointment.objects.for_user(request.user, "change").select_related("dealership").filter(pk=pk).first()
+        )
+        if appointment is None:
+            raise Http404
+        zone = appointment.dealership.zone
+        try:
+            if action in ("confirm", "cancel"):
+                status = "confirmed" if action == "confirm" else "cancelled"
+                services.appointment_set_status(actor=request.user, appointment_id=pk, status=status)
+            elif action == "move":
+                with timezone.override(zone):
+                    field = forms.AppointmentForm.base_fields["starts_at"]
+                    starts_at = field.clean(request.POST.get("starts_at", ""))
+                appointment = services.appointment_reschedule(
+                    actor=request.user, appointment_id=pk, starts_at=starts_at
+                )
+            else:
+                raise Http404
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Appointment updated."))
+        local = timezone.localtime(appointment.starts_at, zone)
+        return redirect(f"{reverse('service:appointments')}?day={local:%Y-%m-%d}")
+
+
 # --- panels on the customer 360 and vehicle pages -------------------------------------------------
 
 

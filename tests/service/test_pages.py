@@ -225,3 +225,24 @@ def test_the_repair_order_list_filters_and_stays_bounded(
     body = page.content.decode()
     assert body.count('class="badge ro-approved"') == orders // 2 and "ro-estimate" not in body
     assert "¥429.40" in body  # 1 h × ¥380 + 13%
+
+
+def test_the_calendar_confirms_moves_and_cancels_bookings(client, workshop, vehicle, advisor):
+    from followup.models import FollowUp
+    from service.models import Appointment
+
+    with time_machine.travel(MONDAY, tick=False):
+        booked = services.appointment_book(
+            actor=advisor, vehicle=vehicle, starts_at=local(24, 10), service_type="repair"
+        )
+        client.force_login(advisor)
+        client.post(f"/service/appointments/{booked.pk}/confirm/")
+        booked.refresh_from_db()
+        assert booked.status == "confirmed"
+        moved = client.post(f"/service/appointments/{booked.pk}/move/", {"starts_at": "2026-11-25T14:00"})
+        assert moved["Location"].endswith("day=2026-11-25")
+        new = Appointment.objects.get(status="booked")
+        assert new.starts_at == local(25, 14) and Appointment.objects.get(pk=booked.pk).status == "rescheduled"
+        client.post(f"/service/appointments/{new.pk}/cancel/")
+    assert Appointment.objects.get(pk=new.pk).status == "cancelled"
+    assert not FollowUp.objects.filter(subject_id__in=[booked.pk, new.pk], status="scheduled").exists()
