@@ -146,3 +146,8 @@ class LinePhotoForm(StyledForm):
     def __init__(self, *args, lines=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["line"].choices = [(line.decision_key, line.description) for line in lines]
+
+
+def parse_datetime_input(value: str):
+    """A ``datetime-local`` value (read in the current time zone), None when empty; ValidationError if malformed."""
+    return forms.DateTimeField(required=False).clean(value)

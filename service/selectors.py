@@ -157,3 +157,37 @@ def open_declined_work(*, user, vehicle_id: int) -> list[DeclinedWork]:
         .filter(vehicle_id=vehicle_id, recaptured_on__isnull=True)
         .select_related("repair_order")
     )
+
+
+MAINTENANCE_OPERATION = ("MAINT", "定期保养 / scheduled maintenance", Decimal("1.5"))
+
+
+def suggestions(order: RepairOrder) -> list[dict]:
+    """Work the vehicle's record suggests for this visit: maintenance due by date or mileage, and work
+    declined before (to recapture). Each with the reason to tell the customer."""
+    vehicle = order.vehicle
+    found = []
+    today = timezone.localdate(timezone.now(), order.dealership.zone)
+    lines = {line.description for line in order.labour_lines.all()}
+    due_date = vehicle.next_service_on and vehicle.next_service_on <= today + datetime.timedelta(days=14)
+    due_km = vehicle.next_service_km and order.odometer_km >= vehicle.next_service_km - 500
+    if (due_date or due_km) and MAINTENANCE_OPERATION[1] not in lines:
+        reason = []
+        if due_date:
+            reason.append(f"{vehicle.next_service_on:%Y-%m-%d}")
+        if due_km:
+            reason.append(f"{vehicle.next_service_km} km")
+        code, description, hours = MAINTENANCE_OPERATION
+        found.append({"code": code, "description": description, "hours": hours, "reason": " / ".join(reason)})
+    for work in DeclinedWork.objects.filter(vehicle=vehicle, recaptured_on__isnull=True).exclude(repair_order=order):
+        if work.description not in lines:
+            found.append(
+                {
+                    "code": "RECAP",
+                    "description": work.description,
+                    "hours": None,
+                    "reason": f"¥{work.amount}",
+                    "declined_on": work.recommended_at,
+                }
+            )
+    return found

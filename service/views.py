@@ -197,6 +197,7 @@ class RepairOrderDetailView(RolePermissionRequiredMixin, TemplateView):
             sees_money=user.has_perm("service.view_payment"),
             is_desk=user.has_role(Role.SERVICE_ADVISOR, Role.MANAGER, Role.ADMINISTRATOR),
             pending=[line for line in lines if line.status == LineStatus.PROPOSED],
+            suggestions=selectors.suggestions(order) if order.status in ("estimate", "approved", "in_progress") else [],
             my_jobs=[job for job in order.jobs.all() if job.technician_id == user.pk],
             open_statuses=BOARD_STATUSES,
             S=RepairOrderStatus,
@@ -309,12 +310,16 @@ class RepairOrderActionView(RepairOrderDetailView):
                     for key, value in request.POST.items()
                     if key.startswith("line-") and value in ("approve", "decline")
                 }
+                order = RepairOrder.objects.for_user(actor).select_related("dealership").get(pk=pk)
+                with timezone.override(order.dealership.zone):
+                    promised_at = forms.parse_datetime_input(request.POST.get("promised_at", ""))
                 services.additional_work_decide(
                     actor=actor,
                     repair_order_id=pk,
                     decisions=decisions,
                     decided_by_name=request.POST.get("decided_by_name", ""),
                     channel=request.POST.get("channel", ""),
+                    promised_at=promised_at,
                     version=self.version(),
                 )
             elif action == "send-link":

@@ -246,3 +246,37 @@ def test_the_calendar_confirms_moves_and_cancels_bookings(client, workshop, vehi
         client.post(f"/service/appointments/{new.pk}/cancel/")
     assert Appointment.objects.get(pk=new.pk).status == "cancelled"
     assert not FollowUp.objects.filter(subject_id__in=[booked.pk, new.pk], status="scheduled").exists()
+
+
+def test_the_order_suggests_maintenance_due_and_declined_work(client, workshop, vehicle, advisor, technician):
+    import datetime as dt
+
+    from service.models import DeclinedWork
+
+    type(vehicle).objects.filter(pk=vehicle.pk).update(next_service_km=41_200, next_service_on=dt.date(2027, 6, 1))
+    first = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="异响", odometer_km=41_000)
+    DeclinedWork.objects.create(
+        dealership=workshop,
+        vehicle=vehicle,
+        repair_order=first,
+        description="更换前刹车片",
+        amount=Decimal("515.28"),
+        recommended_at=first.checked_in_at,
+    )
+    second = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="保养", odometer_km=41_100)
+    client.force_login(advisor)
+    page = client.get(f"/service/repair-orders/{second.pk}/").content.decode()
+    suggested = page[page.index('id="suggestions"') :]
+    assert "41200 km" in suggested and "更换前刹车片" in suggested and "¥515.28" in suggested
+    client.post(
+        f"/service/repair-orders/{second.pk}/labour/",
+        {"operation_code": "RECAP", "description": "更换前刹车片", "hours": "1.2", "discount_amount": "0"},
+    )
+    assert "更换前刹车片" in [line.description for line in second.labour_lines.all()]
+    assert (
+        "更换前刹车片"
+        not in client.get(f"/service/repair-orders/{second.pk}/")
+        .content.decode()
+        .split('id="suggestions"')[-1]
+        .split("</div>")[0]
+    )
