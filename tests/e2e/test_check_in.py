@@ -74,3 +74,9 @@ def test_advisor_checks_in_a_walk_in_and_writes_its_repair_order(live_server, pa
     page.goto(f"{live_server.url}/service/board/")
     page.locator(f'.board-card[data-order="{order.number}"]').wait_for()
     screenshot(page, "workshop-board")
+
+    page.goto(f"{live_server.url}/service/repair-orders/{order.pk}/")
+    page.select_option("select[name=language]", "zh-hans")
+    page.wait_for_load_state("networkidle")
+    assert "待开工" in page.locator("#ro-status").inner_text()
+    screenshot(page, "repair-order-zh")
