@@ -19,7 +19,7 @@ from django_filters.views import FilterView
 
 from crm.choices import Role
 from crm.forms import add_service_errors
-from crm.models import User, Vehicle
+from crm.models import Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.search import search as search_records
 from crm.views import PagedListMixin
@@ -409,9 +409,17 @@ class AppointmentCalendarView(RolePermissionRequiredMixin, TemplateView):
             advisor_id = int(self.request.GET.get("advisor", "")) or None
         except ValueError:
             advisor_id = None
+        try:
+            rooftop_id = int(self.request.GET.get("dealership", "")) or None
+        except ValueError:
+            rooftop_id = None
         start = datetime.datetime.combine(day, datetime.time.min, tzinfo=zone)
         rows = selectors.appointments_between(
-            user=user, start=start, end=start + datetime.timedelta(days=span), advisor_id=advisor_id
+            user=user,
+            start=start,
+            end=start + datetime.timedelta(days=span),
+            advisor_id=advisor_id,
+            dealership_id=rooftop_id,
         )
         days = [day + datetime.timedelta(days=offset) for offset in range(span)]
         by_day = {d: [] for d in days}
@@ -425,7 +433,8 @@ class AppointmentCalendarView(RolePermissionRequiredMixin, TemplateView):
             advisor_id=advisor_id,
             previous=day - datetime.timedelta(days=span),
             next=day + datetime.timedelta(days=span),
-            rooftop_count=len(rooftops),
+            rooftops=Dealership.objects.filter(pk__in=rooftops).order_by("code") if len(rooftops) > 1 else [],
+            rooftop_id=rooftop_id,
             **kwargs,
         )
 
