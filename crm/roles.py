@@ -109,6 +109,30 @@ for _role, _codenames in SERVICE_PERMISSIONS.items():
     DEFAULT_PERMISSIONS[_role] += _codenames
 
 
+# Added by sales.0002: consultants work their own leads (the services narrow "view" to the owner),
+# managers all of their rooftops'.
+def _sales(models: str, actions: str) -> list[str]:
+    return [f"sales.{action}_{model}" for model in models.split() for action in actions.split()]
+
+
+SALES_WORK = [
+    *_sales("lead activity testdrive quote order", "view add change"),
+    *_sales("leadevent demovehicle stockvehicle lostreason salessettings", "view"),
+]
+SALES_PERMISSIONS = {
+    Role.SALES_CONSULTANT: SALES_WORK,
+    Role.MANAGER: [*SALES_WORK, *_sales("demovehicle stockvehicle lostreason salessettings", "add change")],
+    Role.CUSTOMER_SPECIALIST: _sales("lead order", "view"),
+    Role.SERVICE_ADVISOR: _sales("order", "view"),
+    Role.ADMINISTRATOR: _sales(
+        "lead activity testdrive quote order leadevent demovehicle stockvehicle lostreason salessettings",
+        "view add change delete",
+    ),
+}
+for _role, _codenames in SALES_PERMISSIONS.items():
+    DEFAULT_PERMISSIONS[_role] += _codenames
+
+
 def ensure_roles(**kwargs) -> None:
     """Create each missing role group with its default permissions (a ``post_migrate`` receiver)."""
     from django.contrib.auth.models import Group, Permission

@@ -86,6 +86,24 @@ def followup_cancel_pending(*, subject: models.Model, kinds: list[str] | None = 
     return rows.update(status=FollowUpStatus.CANCELLED, claimed_until=None, updated_at=timezone.now())
 
 
+def followup_mark_done(*, subject: models.Model, kind: str, actor: User | None = None, notes: str = "") -> int:
+    """The promise was kept some other way (the consultant logged a contact): close the live rows."""
+    now = timezone.now()
+    rows = list(live_followups(subject=subject, kind=kind).select_for_update())
+    for row in rows:
+        row.attempts += 1
+        Attempt.objects.create(followup=row, number=row.attempts, actor=actor, outcome=Outcome.REACHED, notes=notes)
+        row.status, row.outcome, row.done_at, row.claimed_until, row.claimed_by = (
+            FollowUpStatus.DONE,
+            Outcome.REACHED,
+            now,
+            None,
+            "",
+        )
+        row.save(update_fields=["attempts", "status", "outcome", "done_at", "claimed_until", "claimed_by", "updated_at"])
+    return len(rows)
+
+
 # --- what sales, service and crm call --------------------------------------------------
 
 
