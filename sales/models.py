@@ -3,6 +3,7 @@ stock vehicles, versioned quotes and orders. Every row carries its rooftop; mone
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.contrib.postgres.constraints import ExclusionConstraint
@@ -266,6 +267,12 @@ class StockVehicle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} {self.vin}"
+
+    def days_in_stock(self, today: datetime.date) -> int | None:
+        """Days since it arrived, while it is still the rooftop's to sell."""
+        if self.arrived_on is None or self.status not in (StockStatus.IN_STOCK, StockStatus.RESERVED):
+            return None
+        return (today - self.arrived_on).days
 
 
 class Quote(models.Model):

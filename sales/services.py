@@ -70,10 +70,15 @@ def _require_seller(actor: User) -> None:
         raise PermissionDenied(_("Only sales staff work leads."))
 
 
+def sees_own_leads_only(user: User) -> bool:
+    return user.has_role(Role.SALES_CONSULTANT) and not _is_manager(user)
+
+
 def leads_for(user: User, action: str = "view"):
-    """The leads ``user`` may see: a consultant their own, a manager all of their rooftops'."""
+    """The leads ``user`` may see: a consultant their own; a manager (and, read-only, a customer
+    specialist) all of their rooftops'."""
     rows = Lead.objects.for_user(user, action)
-    return rows if _is_manager(user) else rows.filter(owner=user)
+    return rows.filter(owner=user) if sees_own_leads_only(user) else rows
 
 
 def _lead_for_change(actor: User, lead_id: int, version: int | None = None) -> Lead:
