@@ -36,6 +36,17 @@ def bootstrap(form: forms.BaseForm, *, small: bool = False) -> forms.BaseForm:
     return form
 
 
+DateTimeInput = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class StyledForm(forms.Form):
+    """Styled at render time (``styled``): styling a bound form in ``__init__`` would validate it before a
+    subclass has set its querysets."""
+
+    def styled(self):
+        return bootstrap(self)
+
+
 class RooftopChoiceMixin:
     """The dealership field offers only the rooftops the user works at."""
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("", include("followup.urls")),
     path("", include("service.urls")),
+    path("", include("sales.urls")),
 ]
 
 if settings.DEBUG:

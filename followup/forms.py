@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import bootstrap
+from crm.forms import DateTimeInput, bootstrap
 
 from .api.serializers import CALL_OUTCOMES
 from .choices import RefusalReason
@@ -22,7 +22,7 @@ class OutcomeForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, label=_("Notes"))
     callback_at = forms.DateTimeField(
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=DateTimeInput,
         label=_("Call back at"),
     )
     refusal_reason = forms.ChoiceField(

@@ -100,7 +100,9 @@ def followup_mark_done(*, subject: models.Model, kind: str, actor: User | None =
             None,
             "",
         )
-        row.save(update_fields=["attempts", "status", "outcome", "done_at", "claimed_until", "claimed_by", "updated_at"])
+        row.save(
+            update_fields=["attempts", "status", "outcome", "done_at", "claimed_until", "claimed_by", "updated_at"]
+        )
     return len(rows)
 
 

@@ -7,3 +7,20 @@ class SalesConfig(AppConfig):
 
     name = "sales"
     verbose_name = _("Sales")
+
+    def ready(self):
+        from crm import panels
+
+        from . import views
+
+        panels.register(
+            panels.customer_panels,
+            panels.Panel(
+                key="sales",
+                title=_("Sales"),
+                template="sales/partials/customer_panel.html",
+                context=views.customer_panel_context,
+                order=30,
+                permission="sales.view_lead",
+            ),
+        )

@@ -89,3 +89,25 @@ class OrderStatus(models.TextChoices):
 
 
 LIVE_ORDER_STATUSES = (OrderStatus.CONTRACTED, OrderStatus.PAID, OrderStatus.DELIVERED)
+
+
+class PdiItem(models.TextChoices):
+    """The pre-delivery inspection the standards list, each ticked before the keys are handed over."""
+
+    EXTERIOR = "exterior", _("Paint and body without damage")
+    INTERIOR = "interior", _("Interior clean and complete")
+    FLUIDS = "fluids", _("Oil, coolant, brake and washer fluids")
+    TYRES = "tyres", _("Tyres and pressures, spare wheel and tools")
+    ELECTRICS = "electrics", _("Lights, infotainment and electrics")
+    ROAD_TEST = "road_test", _("Road test")
+    WASHED = "washed", _("Washed and fuelled / charged")
+
+
+class DeliveryDocument(models.TextChoices):
+    INVOICE = "invoice", _("Vehicle purchase invoice")
+    CERTIFICATE = "certificate", _("Certificate of conformity 合格证")
+    WARRANTY = "warranty", _("Warranty manual")
+    MANUAL = "manual", _("Owner's manual")
+    INSURANCE = "insurance", _("Insurance policy")
+    KEYS = "keys", _("All keys")
+    CONFIRMATION = "confirmation", _("Delivery confirmation signed 交付确认书")

@@ -171,7 +171,10 @@ class Activity(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["lead", "-occurred_at"], name="activity_lead")]
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead"),
+            models.Index(fields=["dealership", "kind", "-occurred_at"], name="activity_visit_log"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("occurred_at")), name="activity_ends_after"

@@ -8,15 +8,24 @@ from dataclasses import dataclass
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from crm.models import User
 
-from .choices import OPEN_STAGES, LostReview, OrderStatus, Stage, TestDriveStatus
+from .choices import OPEN_STAGES, ActivityKind, LostReview, OrderStatus, Stage, TestDriveStatus
 from .models import Activity, Lead, LeadEvent, Order, Quote, StockVehicle, TestDrive
 from .services import leads_for, sees_own_leads_only
 
 PIPELINE_STAGES = (*OPEN_STAGES, Stage.ORDERED)
-PIPELINE_CARDS = 25  # cards per column; the column header carries the full count
+PIPELINE_CARDS = 25
+STAGE_LABELS = dict(Stage.choices)
+EVENT_FIELDS = {
+    "stage": _("Stage"),
+    "grade": _("Grade"),
+    "owner": _("Consultant"),
+    "lost_review": _("Lost review"),
+    "discount": _("Discount approved"),
+}  # cards per column; the column header carries the full count
 
 
 def lead_list(*, user: User, action: str = "view") -> QuerySet[Lead]:
@@ -45,7 +54,12 @@ def lead_detail(*, user: User, lead_id: int) -> Lead:
 def timeline(lead: Lead) -> list[tuple[datetime.datetime, str, object]]:
     """Activities and history events of a prefetched lead, newest first."""
     rows = [(activity.occurred_at, "activity", activity) for activity in lead.activities.all()]
-    rows += [(event.created_at, "event", event) for event in lead.events.all()]
+    for event in lead.events.all():
+        labels = STAGE_LABELS if event.field == "stage" else {}
+        event.from_label = labels.get(event.from_value, event.from_value)
+        event.to_label = labels.get(event.to_value, event.to_value)
+        event.field_label = EVENT_FIELDS.get(event.field, event.field)
+        rows.append((event.created_at, "event", event))
     return sorted(rows, key=lambda row: row[0], reverse=True)
 
 
@@ -127,6 +141,18 @@ def pipeline(*, user: User, consultant_id: int | None = None, dealership_id: int
     for lead in columns[0].union(*columns[1:], all=True):
         cards[lead.stage].append(lead)
     return [(Stage(stage), counts.get(stage, 0), cards[stage]) for stage in PIPELINE_STAGES]
+
+
+def visits_between(
+    *, user: User, dealership_id: int, start: datetime.datetime, end: datetime.datetime
+) -> list[Activity]:
+    """The showroom visit log 展厅来店登记 of a day at one rooftop, newest first."""
+    return list(
+        Activity.objects.for_user(user)
+        .filter(dealership_id=dealership_id, kind=ActivityKind.VISIT, occurred_at__gte=start, occurred_at__lt=end)
+        .select_related("lead__customer", "lead__owner", "actor")
+        .order_by("-occurred_at", "-id")[:200]
+    )
 
 
 def lost_leads(*, user: User) -> QuerySet[Lead]:

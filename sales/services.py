@@ -15,10 +15,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import Role
+from crm.choices import CustomerSource, Role
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
-from crm.services import vehicle_change_owner, vehicle_create
+from crm.services import customer_create, customer_normalize, vehicle_change_owner, vehicle_create
 from dms.errors import Conflict
 from followup import services as followup
 from followup.choices import FollowUpKind
@@ -26,6 +26,7 @@ from followup.choices import FollowUpKind
 from .choices import (
     FUNNEL,
     OPEN_STAGES,
+    ActivityKind,
     Grade,
     LeadSource,
     LostReview,
@@ -263,35 +264,122 @@ def activity_log(
 ) -> Activity:
     """A contact with the lead: it keeps today's follow-up promise and sets the next one by the grade."""
     lead = _lead_for_change(actor, lead_id)
+    return _activity_record(
+        lead,
+        actor,
+        kind=kind,
+        occurred_at=occurred_at,
+        ended_at=ended_at,
+        outcome=outcome,
+        next_step=next_step,
+        party_size=party_size,
+    )
+
+
+def _activity_record(lead: Lead, actor: User, *, kind: str, occurred_at=None, **fields) -> Activity:
     activity = Activity(
         dealership=lead.dealership,
         lead=lead,
         kind=kind,
         actor=actor,
         occurred_at=occurred_at or timezone.now(),
-        ended_at=ended_at,
-        outcome=outcome.strip(),
-        next_step=next_step.strip(),
-        party_size=party_size,
+        ended_at=fields.get("ended_at"),
+        outcome=(fields.get("outcome") or "").strip(),
+        next_step=(fields.get("next_step") or "").strip(),
+        party_size=fields.get("party_size"),
     )
     try:
         activity.full_clean(exclude=["dealership", "lead", "actor"])
     except ValidationError as error:
         raise ValidationError(error.message_dict) from None
-    if ended_at is not None and ended_at < activity.occurred_at:
+    if activity.ended_at is not None and activity.ended_at < activity.occurred_at:
         raise ValidationError({"ended_at": _("The visit cannot end before it starts.")})
     activity.save()
     if lead.last_contact_at is None or activity.occurred_at > lead.last_contact_at:
         lead.last_contact_at = activity.occurred_at
-        fields = ["last_contact_at"]
+        changed = ["last_contact_at"]
         if lead.stage == Stage.NEW:
             _event(lead, actor, "stage", lead.stage, Stage.CONTACTED)
             lead.stage = Stage.CONTACTED
-            fields.append("stage")
-        _save(lead, actor, *fields)
+            changed.append("stage")
+        _save(lead, actor, *changed)
     followup.followup_mark_done(subject=lead, kind=FollowUpKind.LEAD_FOLLOWUP, actor=actor, notes=activity.outcome)
     _schedule_next(lead, actor)
     return activity
+
+
+# --- the showroom visit log (展厅来店登记) -------------------------------------------------------------
+
+
+@transaction.atomic
+def showroom_visit_log(
+    *,
+    actor: User,
+    dealership: Dealership,
+    mobile: str,
+    full_name: str = "",
+    party_size: int = 1,
+    arrived_at: datetime.datetime | None = None,
+    consultant: User | None = None,
+    model_of_interest: str = "",
+    note: str = "",
+) -> Activity:
+    """Reception logs a walk-in by mobile number: a known customer's open lead gets the visit (whoever
+    owns it), anyone else becomes a customer with a new walk-in lead for ``consultant``."""
+    _require_seller(actor)
+    if dealership.pk not in user_dealership_ids(actor):
+        raise PermissionDenied(_("You do not work at this dealership."))
+    if party_size is None or not 1 <= party_size <= 20:
+        raise ValidationError({"party_size": _("Between 1 and 20 people.")})
+    normalised = customer_normalize(dealership=dealership, data={"mobile": mobile})["mobile"]
+    if not normalised:
+        raise ValidationError({"mobile": _("Enter the visitor's mobile number: it finds them next time.")})
+    customer = Customer.objects.filter(dealership=dealership, mobile=normalised).first()
+    lead = None
+    if customer is not None:
+        lead = (
+            Lead.objects.for_user(actor, "change")
+            .filter(customer=customer, stage__in=OPEN_STAGES)
+            .select_for_update(of=("self",))
+            .select_related("dealership", "customer")
+            .order_by("-updated_at")
+            .first()
+        )
+    else:
+        if not full_name.strip():
+            raise ValidationError({"full_name": _("A new visitor needs a name.")})
+        customer = customer_create(
+            actor=actor,
+            dealership=dealership,
+            data={"full_name": full_name.strip(), "mobile": normalised, "source": CustomerSource.WALK_IN},
+        )
+    if lead is None:
+        lead = lead_create(
+            actor=actor,
+            customer=customer,
+            source=LeadSource.WALK_IN,
+            owner=consultant or actor,
+            model_of_interest=model_of_interest.strip(),
+        )
+        lead = Lead.objects.select_related("dealership", "customer").get(pk=lead.pk)
+    return _activity_record(
+        lead, actor, kind=ActivityKind.VISIT, occurred_at=arrived_at, party_size=party_size, outcome=note
+    )
+
+
+@transaction.atomic
+def showroom_visit_end(*, actor: User, activity_id: int, ended_at: datetime.datetime | None = None) -> Activity:
+    """The visitor left: the departure time closes the visit."""
+    _require_seller(actor)
+    visit = Activity.objects.for_user(actor, "change").select_for_update().get(pk=activity_id, kind=ActivityKind.VISIT)
+    if visit.ended_at is not None:
+        raise Conflict(_("This visit already ended."))
+    ended_at = ended_at or timezone.now()
+    if ended_at < visit.occurred_at:
+        raise ValidationError({"ended_at": _("The visit cannot end before it starts.")})
+    visit.ended_at = ended_at
+    visit.save(update_fields=["ended_at"])
+    return visit
 
 
 # --- lost leads -----------------------------------------------------------------------------------
@@ -627,6 +715,20 @@ def order_payment(*, actor: User, order_id: int, amount: Decimal) -> Order:
 
 
 @transaction.atomic
+def order_schedule_delivery(*, actor: User, order_id: int, delivery_at: datetime.datetime) -> Order:
+    """The delivery appointment: when the customer comes for the car."""
+    order = _order_for_change(actor, order_id)
+    if order.status not in (OrderStatus.CONTRACTED, OrderStatus.PAID):
+        raise Conflict(_("This order is %(status)s.") % {"status": order.get_status_display()})
+    if delivery_at is None or delivery_at <= timezone.now():
+        raise ValidationError({"delivery_at": _("Choose a time in the future.")})
+    order.delivery_at = delivery_at
+    order.version += 1
+    order.save(update_fields=["delivery_at", "version", "updated_at"])
+    return order
+
+
+@transaction.atomic
 def order_deliver(
     *,
     actor: User,
@@ -703,7 +805,7 @@ def order_deliver(
     return order
 
 
-def dealership_lost_reasons(dealership: Dealership) -> list[LostReason]:
+def dealership_lost_reasons(dealership: Dealership):
     """The rooftop's reasons, with the standards' defaults the first time they are asked for."""
     defaults = (
         _("Price"),
@@ -716,4 +818,13 @@ def dealership_lost_reasons(dealership: Dealership) -> list[LostReason]:
         LostReason.objects.bulk_create(
             [LostReason(dealership=dealership, name=name) for name in defaults], ignore_conflicts=True
         )
-    return list(LostReason.objects.filter(dealership=dealership, active=True))
+    return LostReason.objects.filter(dealership=dealership, active=True)
+
+
+def referrer_by_mobile(*, dealership: Dealership, mobile: str) -> Customer:
+    """The referring customer 转介绍人, found by their mobile at this rooftop."""
+    normalised = customer_normalize(dealership=dealership, data={"mobile": mobile})["mobile"]
+    referrer = Customer.objects.filter(dealership=dealership, mobile=normalised).first()
+    if referrer is None:
+        raise ValidationError({"referrer_mobile": _("No customer of this dealership has this mobile.")})
+    return referrer

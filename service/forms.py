@@ -5,21 +5,10 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from crm.forms import bootstrap
+from crm.forms import DateInput, DateTimeInput, StyledForm
 from crm.models import User
 
 from .choices import ApprovalChannel, Damage, OldParts, Panel, PaymentMethod, PayType, ServiceType
-
-DateTimeInput = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class StyledForm(forms.Form):
-    """Styled at render time (``styled``): styling a bound form in ``__init__`` would validate it before a
-    subclass has set its querysets."""
-
-    def styled(self):
-        return bootstrap(self)
 
 
 class CheckInForm(StyledForm):
