@@ -65,7 +65,7 @@ class VehicleListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
         return selectors.vehicle_list(user=self.request.user)
 
 
-def _phones(request, customer: Customer) -> dict:
+def phones_for(request, customer: Customer) -> dict:
     if request.user.has_perm("crm.view_customer_phone"):
         return {
             "mobile": phone_display(customer.mobile),
@@ -86,7 +86,7 @@ class CustomerDetailView(RolePermissionRequiredMixin, TemplateView):
             raise Http404 from None
         return super().get_context_data(
             customer=customer,
-            phones=_phones(self.request, customer),
+            phones=phones_for(self.request, customer),
             panels=panels.render_context(panels.customer_panels, self.request, customer),
             may_change=self.request.user.has_perm("crm.change_customer"),
             may_add_vehicle=self.request.user.has_perm("crm.add_vehicle"),
@@ -103,7 +103,7 @@ class VehicleDetailView(RolePermissionRequiredMixin, TemplateView):
             vehicle = selectors.vehicle_detail(user=self.request.user, vehicle_id=kwargs["pk"])
         except Vehicle.DoesNotExist:
             raise Http404 from None
-        owner_phones = _phones(self.request, vehicle.owner) if vehicle.owner else None
+        owner_phones = phones_for(self.request, vehicle.owner) if vehicle.owner else None
         return super().get_context_data(
             vehicle=vehicle,
             owner_phones=owner_phones,

@@ -144,9 +144,11 @@ def lead_create(
     owner: User | None = None,
     referrer: Customer | None = None,
     grade: str = "",
+    at_reception: bool = False,
     **needs,
 ) -> Lead:
-    """A new lead for an existing customer (the customer form's duplicate check runs before this)."""
+    """A new lead for an existing customer (the customer form's duplicate check runs before this). Only a
+    manager gives a lead to someone else, or the reception desk handing a walk-in to the consultant on duty."""
     _require_seller(actor)
     dealership = customer.dealership
     if dealership.pk not in user_dealership_ids(actor):
@@ -166,7 +168,7 @@ def lead_create(
         or not owner.dealerships.filter(pk=dealership.pk).exists()
     ):
         errors["owner"] = _("Choose a sales consultant of this dealership.")
-    if owner != actor and not _is_manager(actor):
+    if owner != actor and not (_is_manager(actor) or at_reception):
         errors["owner"] = _("Only a manager gives leads to other consultants.")
     if errors:
         raise ValidationError(errors)
@@ -359,6 +361,7 @@ def showroom_visit_log(
             customer=customer,
             source=LeadSource.WALK_IN,
             owner=consultant or actor,
+            at_reception=True,
             model_of_interest=model_of_interest.strip(),
         )
         lead = Lead.objects.select_related("dealership", "customer").get(pk=lead.pk)

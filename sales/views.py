@@ -20,7 +20,7 @@ from crm.choices import Role
 from crm.forms import add_service_errors
 from crm.models import Customer, Dealership, User
 from crm.querysets import user_dealership_ids
-from crm.views import PagedListMixin
+from crm.views import PagedListMixin, phones_for
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
@@ -313,6 +313,7 @@ class LeadDetailView(RolePermissionRequiredMixin, TemplateView):
         is_manager = user.has_role(Role.MANAGER, Role.ADMINISTRATOR)
         return super().get_context_data(
             lead=lead,
+            phones=phones_for(self.request, lead.customer),
             forms=built,
             error_action=error_action,
             timeline=selectors.timeline(lead),
