@@ -263,3 +263,17 @@ def test_the_customer_360_shows_the_customers_leads(client, showroom, customer, 
     client.force_login(consultant)
     page = client.get(f"/customers/{customer.pk}/").content.decode()
     assert 'id="customer-leads"' in page and "Tiguan L" in page
+
+
+def test_the_administrator_configures_cadence_reasons_demo_cars_and_stock(client, showroom, staff, other_rooftop):
+    admin_user = staff[Role.ADMINISTRATOR]
+    admin_user.is_staff = True
+    admin_user.save(update_fields=["is_staff"])
+    StockVehicle.objects.create(
+        dealership=other_rooftop, vin="LSVOTHER000000001", make="VW", model="Passat", list_price=1
+    )
+    client.force_login(admin_user)
+    for model in ("salessettings", "lostreason", "demovehicle", "stockvehicle"):
+        assert client.get(f"/admin/sales/{model}/").status_code == 200
+    stock = client.get("/admin/sales/stockvehicle/").content.decode()
+    assert VIN in stock and "LSVOTHER000000001" not in stock  # another rooftop's stock is not listed
