@@ -21,3 +21,21 @@ def booking_url(followup, back: str) -> str | None:
         if url:
             return url
     return None
+
+
+subject_links: list[Callable] = []
+
+
+def register_subject_link(link: Callable) -> Callable:
+    """``link(followup)`` returns the URL of the page of the call's subject (a lead, an order), or None."""
+    if link not in subject_links:
+        subject_links.append(link)
+    return link
+
+
+def subject_url(followup) -> str | None:
+    for link in subject_links:
+        url = link(followup)
+        if url:
+            return url
+    return None

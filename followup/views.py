@@ -16,7 +16,7 @@ from dms.permissions import RolePermissionRequiredMixin
 from . import selectors, services
 from .choices import FollowUpKind, Outcome
 from .forms import OutcomeForm
-from .links import booking_url
+from .links import booking_url, subject_url
 from .scripts import script_for
 
 SLA_PERIODS = {"7": 7, "30": 30, "90": 90}
@@ -71,6 +71,7 @@ class CallQueueView(RolePermissionRequiredMixin, TemplateView):
             back = f"{reverse('followup:queue')}?call={call.pk}&scope={filters['scope']}&kind={filters['kind']}"
             context.update(
                 booking_url=booking_url(call, back) if call.status in selectors.QUEUE_STATUSES else None,
+                subject_url=subject_url(call),
                 form=form
                 or OutcomeForm(
                     initial={"satisfaction": call.satisfaction, "booking": self.request.GET.get("booked", "")}

@@ -10,8 +10,11 @@ class SalesConfig(AppConfig):
 
     def ready(self):
         from crm import panels
+        from followup import links
 
         from . import views
+
+        links.register_subject_link(views.subject_link)
 
         panels.register(
             panels.customer_panels,

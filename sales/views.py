@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 
 from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
@@ -601,3 +602,13 @@ def _with_shares(rows: list[dict]) -> list[dict]:
 def customer_panel_context(request, customer) -> dict:
     leads, orders = selectors.customer_sales(user=request.user, customer_id=customer.pk)
     return {"leads": leads, "orders": orders}
+
+
+def subject_link(followup) -> str | None:
+    """A call about a lead opens the lead; one about a sales order (the 2-day follow-up) opens the order."""
+    model = ContentType.objects.get_for_id(followup.subject_type_id).model_class()
+    if model is Lead:
+        return reverse("sales:lead-detail", args=[followup.subject_id])
+    if model is Order:
+        return reverse("sales:order-detail", args=[followup.subject_id])
+    return None

@@ -277,3 +277,13 @@ def test_the_administrator_configures_cadence_reasons_demo_cars_and_stock(client
         assert client.get(f"/admin/sales/{model}/").status_code == 200
     stock = client.get("/admin/sales/stockvehicle/").content.decode()
     assert VIN in stock and "LSVOTHER000000001" not in stock  # another rooftop's stock is not listed
+
+
+def test_a_lead_follow_up_in_the_call_queue_opens_the_lead(client, showroom, customer, consultant):
+    with time_machine.travel(local(11, 10, 10), tick=False):
+        lead = new_lead(consultant, customer, grade="H")
+    call = FollowUp.objects.get(kind=FollowUpKind.LEAD_FOLLOWUP, subject_id=lead.pk)
+    client.force_login(consultant)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/followups/", {"call": call.pk}).content.decode()
+    assert f'href="/sales/leads/{lead.pk}/" id="call-subject"' in page
