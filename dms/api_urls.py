@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("crm.api.urls")),
     path("", include("followup.api.urls")),
     path("", include("service.api.urls")),
+    path("", include("sales.api.urls")),
 ]
