@@ -1,5 +1,6 @@
 """API plumbing shared by every app: pagination and the error format."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -24,7 +25,10 @@ def validation_error_detail(error: DjangoValidationError):
 
 def exception_handler(exc, context):
     """Domain services raise Django's ValidationError; the API answers 400 with field messages, and
-    409 when the record's state forbids the request (``dms.errors.Conflict``)."""
+    409 when the record's state forbids the request (``dms.errors.Conflict``). A row a service cannot
+    find for the caller is out of their scope: 404, the same as missing."""
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = NotFound()
     if isinstance(exc, Conflict):
         return Response(validation_error_detail(exc), status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoValidationError):

@@ -79,14 +79,23 @@ def leads_due(*, user: User, today: datetime.date, consultant_id: int | None = N
     )
 
 
+def test_drive_list(*, user: User, action: str = "view") -> QuerySet[TestDrive]:
+    """Test drives of the leads ``user`` may see (a consultant's own)."""
+    return (
+        TestDrive.objects.for_user(user, action)
+        .filter(lead__in=leads_for(user, action).values("pk"))
+        .select_related("lead__customer", "demo_vehicle")
+    )
+
+
 def test_drives_between(
     *, user: User, start: datetime.datetime, end: datetime.datetime, consultant_id: int | None = None
 ) -> list[TestDrive]:
     leads = _owned(user, consultant_id)
     return list(
-        TestDrive.objects.filter(lead__in=leads.values("pk"), starts_at__gte=start, starts_at__lt=end)
+        test_drive_list(user=user)
+        .filter(lead__in=leads.values("pk"), starts_at__gte=start, starts_at__lt=end)
         .exclude(status=TestDriveStatus.CANCELLED)
-        .select_related("lead__customer", "demo_vehicle")
         .order_by("starts_at")
     )
 

@@ -620,8 +620,12 @@ def quote_create(
     return quote
 
 
-def needs_discount_approval(quote: Quote) -> bool:
-    return quote.discount > SalesSettings.of(quote.dealership).discount_limit and quote.discount_approved_by_id is None
+def needs_discount_approval(quote: Quote, *, discount_limit: Decimal | None = None) -> bool:
+    """A discount beyond the rooftop's limit that no manager has approved yet (pass the limit when
+    checking many quotes of one rooftop)."""
+    if discount_limit is None:
+        discount_limit = SalesSettings.of(quote.dealership).discount_limit
+    return quote.discount > discount_limit and quote.discount_approved_by_id is None
 
 
 @transaction.atomic

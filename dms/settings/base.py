@@ -197,6 +197,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "CustomerKindEnum": "crm.choices.CustomerKind",
+        "SourceEnum": "crm.choices.CustomerSource",
+        "LeadSourceEnum": "sales.choices.LeadSource",
+        "ActivityKindEnum": "sales.choices.ActivityKind",
         "FollowUpKindEnum": "followup.choices.FollowUpKind",
         "OutcomeEnum": "followup.choices.Outcome",
         "CallOutcomeEnum": "followup.api.serializers.CALL_OUTCOMES",

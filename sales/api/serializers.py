@@ -353,12 +353,11 @@ class QuoteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_needs_discount_approval(self, quote) -> bool:
-        # ``services.needs_discount_approval`` reads the rooftop's settings per call; a page reads them
-        # once per rooftop and applies the same rule.
+        # the rooftop's limit is read once per rooftop per response, not once per quote
         limits = self.context.setdefault("discount_limits", {})
         if quote.dealership_id not in limits:
             limits[quote.dealership_id] = SalesSettings.of(quote.dealership).discount_limit
-        return quote.discount > limits[quote.dealership_id] and quote.discount_approved_by_id is None
+        return services.needs_discount_approval(quote, discount_limit=limits[quote.dealership_id])
 
 
 class QuoteInputSerializer(serializers.Serializer):
@@ -558,3 +557,10 @@ class StockVehicleInputSerializer(serializers.ModelSerializer):
             setattr(instance, name, value)
         instance.save(update_fields=list(validated_data))
         return instance
+
+
+class LostReasonSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LostReason
+        fields = ["id", "dealership", "name"]
+        read_only_fields = fields

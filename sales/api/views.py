@@ -3,31 +3,28 @@ another consultant's or another rooftop's row is a 404), every write is one ``sa
 and the answer is the refreshed resource. A bad value is a 400 with field messages, a state that forbids
 the step (a stale version, an unpaid delivery) a 409."""
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+
+from crm.models import Dealership
+from crm.querysets import user_dealership_ids
 
 from .. import selectors, services
 from ..filters import LeadFilterSet, OrderFilterSet, QuoteFilterSet, StockVehicleFilterSet, TestDriveFilterSet
-from ..models import Activity, Lead, Order, Quote, StockVehicle, TestDrive
+from ..models import Activity, Lead, LostReason, Order, Quote, StockVehicle, TestDrive
 from . import serializers
 
 CHANGE_LEAD = ["sales.view_lead", "sales.change_lead"]
 
 
 class ScopedViewSetMixin:
-    """A row a service cannot find for the caller is out of their scope: 404, the same as missing."""
+    """Numeric ids, and input checked by its own serializer."""
 
     lookup_value_regex = r"\d+"
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ObjectDoesNotExist):
-            exc = NotFound()
-        return super().handle_exception(exc)
 
     def parse(self, input_serializer):
         """The request's data checked by ``input_serializer`` (400 with field messages if not)."""
@@ -168,13 +165,8 @@ class TestDriveViewSet(ScopedViewSetMixin, mixins.CreateModelMixin, viewsets.Rea
     action_permissions = {"complete": ["sales.view_testdrive", "sales.change_testdrive"]}
 
     def get_queryset(self):
-        user, access = self.request.user, "change" if self.action == "complete" else "view"
-        leads = services.leads_for(user, access).values("pk")
-        return (
-            TestDrive.objects.for_user(user, access)
-            .filter(lead__in=leads)
-            .select_related("lead__customer", "demo_vehicle")
-        )
+        access = "change" if self.action == "complete" else "view"
+        return selectors.test_drive_list(user=self.request.user, action=access)
 
     def respond(self, drive_id, code=status.HTTP_200_OK):
         return Response(self.get_serializer(self.get_queryset().get(pk=drive_id)).data, status=code)
@@ -336,3 +328,17 @@ class StockVehicleViewSet(
     @extend_schema(request=serializers.StockVehicleInputSerializer, responses=serializers.StockVehicleSerializer)
     def partial_update(self, request, *args, **kwargs):
         return super().partial_update(request, *args, **kwargs)
+
+
+class LostReasonViewSet(viewsets.ReadOnlyModelViewSet):
+    """The reasons a lead can be closed as lost at your rooftops (for ``apply-lost``)."""
+
+    queryset = LostReason.objects.none()  # the model, for the schema; the rows come from get_queryset
+    serializer_class = serializers.LostReasonSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        rooftops = Dealership.objects.filter(pk__in=user_dealership_ids(self.request.user))
+        for dealership in rooftops:
+            services.dealership_lost_reasons(dealership)  # the defaults, the first time a rooftop asks
+        return LostReason.objects.for_user(self.request.user).filter(active=True).order_by("dealership_id", "name")

@@ -698,3 +698,10 @@ def test_the_schema_describes_the_sales_endpoints(client, manager):
     assert {"monthly_payment", "total", "needs_discount_approval"} <= set(components["Quote"]["properties"])
     assert components["Quote"]["properties"]["total"]["type"] == "string"
     assert "days_in_stock" in components["StockVehicle"]["properties"]
+
+
+def test_lost_reasons_are_listed_for_the_callers_rooftops(showroom, consultant, other_rooftop):
+    client = api_client_for(consultant)
+    reasons = client.get("/api/lost-reasons/").json()
+    assert {row["name"] for row in reasons} >= {"Price", "Postponed"}
+    assert {row["dealership"] for row in reasons} == {showroom.pk}
