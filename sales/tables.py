@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Lead
+from .models import Lead, StockVehicle
 
 
 class LeadTable(tables.Table):
@@ -37,3 +37,35 @@ class LeadTable(tables.Table):
 
     def render_grade(self, value, record):
         return format_html('<span class="badge grade-{}">{}</span>', record.grade, record.grade)
+
+
+class StockTable(tables.Table):
+    vin = tables.Column(verbose_name=_("VIN"), attrs={"td": {"class": "vin"}})
+    model = tables.Column(verbose_name=_("Model"))
+    trim = tables.Column(verbose_name=_("Trim"))
+    colour = tables.Column(verbose_name=_("Colour"))
+    list_price = tables.Column(verbose_name=_("List price"), attrs={"td": {"class": "text-end"}})
+    status = tables.Column(verbose_name=_("Status"))
+    days = tables.Column(empty_values=(), verbose_name=_("Days in stock"), order_by="arrived_on")
+
+    class Meta:
+        model = StockVehicle
+        fields = ["vin", "model", "trim", "colour", "list_price", "status", "days"]
+        attrs = {"class": "table table-sm table-hover align-middle"}
+        empty_text = _("No cars match these filters.")
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def render_list_price(self, value):
+        return f"¥{value}"
+
+    def render_status(self, value, record):
+        return format_html('<span class="badge stock-{}">{}</span>', record.status, value)
+
+    def render_days(self, record):
+        days = record.days_in_stock(self.today)
+        if days is None:
+            return "—"
+        return format_html('<span class="{}">{}</span>', "text-danger fw-semibold" if days > 90 else "", days)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("sales/orders/<int:pk>/", views.OrderDetailView.as_view(), name="order-detail"),
     path("sales/orders/<int:pk>/<slug:action>/", views.OrderActionView.as_view(), name="order-action"),
     path("sales/lost/", views.LostLeadsView.as_view(), name="lost"),
+    path("sales/stock/", views.StockListView.as_view(), name="stock"),
 ]

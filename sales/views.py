@@ -27,9 +27,9 @@ from dms.permissions import RolePermissionRequiredMixin
 
 from . import forms, selectors, services
 from .choices import FUNNEL, OPEN_STAGES, LostReview, OrderStatus, Stage, StockStatus
-from .filters import LeadPageFilterSet
+from .filters import LeadPageFilterSet, StockVehicleFilterSet
 from .models import DemoVehicle, Lead, Order, Quote, StockVehicle
-from .tables import LeadTable
+from .tables import LeadTable, StockTable
 
 
 def _staff(user: User, *roles: Role, dealership_id: int | None = None):
@@ -114,6 +114,21 @@ class LeadListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
 
     def get_queryset(self):
         return selectors.lead_list(user=self.request.user)
+
+
+class StockListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
+    """The rooftops' new cars: status and days in stock (over 90 days in red)."""
+
+    permission_required = "sales.view_stockvehicle"
+    filterset_class = StockVehicleFilterSet
+    table_class = StockTable
+    template_name = "sales/stock_list.html"
+
+    def get_queryset(self):
+        return selectors.stock_list(user=self.request.user)
+
+    def get_table_kwargs(self):
+        return {"today": timezone.localdate()}
 
 
 # --- the showroom visit log and new leads -------------------------------------------------------------

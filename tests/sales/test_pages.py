@@ -287,3 +287,18 @@ def test_a_lead_follow_up_in_the_call_queue_opens_the_lead(client, showroom, cus
     with time_machine.travel(NOW, tick=False):
         page = client.get("/followups/", {"call": call.pk}).content.decode()
     assert f'href="/sales/leads/{lead.pk}/" id="call-subject"' in page
+
+
+def test_stock_list_shows_days_in_stock_in_bounded_queries(
+    client, showroom, consultant, other_rooftop, django_assert_max_num_queries
+):
+    StockVehicle.objects.filter(vin=VIN).update(arrived_on=datetime.date(2026, 7, 1))
+    StockVehicle.objects.create(
+        dealership=other_rooftop, vin="LSVOTHER000000001", make="VW", model="Passat", list_price=1
+    )
+    client.force_login(consultant)
+    client.get("/sales/stock/")
+    with time_machine.travel(NOW, tick=False), django_assert_max_num_queries(8):
+        page = client.get("/sales/stock/", {"status": "in_stock"}).content.decode()
+    assert VIN in page and "LSVOTHER000000001" not in page
+    assert ">142<" in page  # 1 July to 20 November, over 90 days: in red
