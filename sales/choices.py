@@ -49,7 +49,7 @@ class Timeframe(models.TextChoices):
     WEEK = "week", _("Within a week")
     FORTNIGHT = "fortnight", _("Within 15 days")
     MONTH = "month", _("Within a month")
-    LATER = "later", _("Later")
+    LATER = "later", _("More than a month")
 
 
 class ActivityKind(models.TextChoices):

@@ -302,3 +302,14 @@ def test_stock_list_shows_days_in_stock_in_bounded_queries(
         page = client.get("/sales/stock/", {"status": "in_stock"}).content.decode()
     assert VIN in page and "LSVOTHER000000001" not in page
     assert ">142<" in page  # 1 July to 20 November, over 90 days: in red
+
+
+def test_the_showroom_pages_speak_chinese(client, showroom, customer, consultant):
+    with time_machine.travel(NOW, tick=False):
+        lead = new_lead(consultant, customer, grade="H")
+    client.force_login(consultant)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    pipeline = client.get("/sales/pipeline/").content.decode()
+    assert "销售漏斗" in pipeline and "需求分析" in pipeline
+    detail = client.get(f"/sales/leads/{lead.pk}/").content.decode()
+    assert "意向级别" in detail and "试乘试驾" in detail and "跟进记录" in detail
