@@ -35,6 +35,7 @@ bench: install
 	$(PY) -m bench.search
 	$(PY) -m bench.followup
 	$(PY) -m bench.queue
+	$(PY) -m bench.service
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests --no-obsolete
