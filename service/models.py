@@ -205,6 +205,8 @@ class RepairOrder(models.Model):
             models.Index(fields=["dealership", "status", "advisor", "-checked_in_at"], name="ro_list"),
             # An advisor's orders of one status, newest first, across all the user's rooftops.
             models.Index(fields=["advisor", "status", "-checked_in_at", "-id"], name="ro_advisor_list"),
+            # The unfiltered list, newest first: without it PostgreSQL sorts every order to show 25.
+            models.Index(fields=["-checked_in_at", "-id"], name="ro_newest"),
             models.Index(fields=["vehicle", "-checked_in_at"], name="ro_vehicle_history"),
             models.Index(fields=["customer", "-checked_in_at"], name="ro_customer_history"),
         ]
