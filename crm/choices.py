@@ -67,6 +67,29 @@ class ComplaintStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# The one way through a complaint: each state names the states it may move to (absent = terminal).
+# A customer still unhappy on the call-back sends it back to investigating.
+COMPLAINT_NEXT = {
+    ComplaintStatus.RECEIVED: (ComplaintStatus.INVESTIGATING,),
+    ComplaintStatus.INVESTIGATING: (ComplaintStatus.SOLUTION_AGREED,),
+    ComplaintStatus.SOLUTION_AGREED: (ComplaintStatus.IMPLEMENTED, ComplaintStatus.INVESTIGATING),
+    ComplaintStatus.IMPLEMENTED: (ComplaintStatus.CALLBACK_DONE, ComplaintStatus.INVESTIGATING),
+    ComplaintStatus.CALLBACK_DONE: (ComplaintStatus.CLOSED,),
+}
+OPEN_COMPLAINT_STATUSES = tuple(COMPLAINT_NEXT)
+
+
+class ComplaintCategory(models.TextChoices):
+    SERVICE_QUALITY = "service_quality", _("Repair quality")
+    WAITING = "waiting", _("Waiting time")
+    PRICE = "price", _("Price and billing")
+    ATTITUDE = "attitude", _("Staff attitude")
+    PARTS = "parts", _("Parts availability")
+    VEHICLE = "vehicle", _("Vehicle quality")
+    SALES = "sales", _("Sales and delivery")
+    OTHER = "other", _("Other")
+
+
 class ComplaintSource(models.TextChoices):
     FOLLOWUP_CALL = "followup_call", _("Follow-up call")
     PHONE = "phone", _("Phone")

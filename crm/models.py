@@ -16,7 +16,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    OPEN_COMPLAINT_STATUSES,
     Channel,
+    ComplaintCategory,
     ComplaintSource,
     ComplaintStatus,
     CustomerKind,
@@ -375,8 +377,8 @@ class OdometerReading(models.Model):
 
 
 class Complaint(models.Model):
-    """A customer's complaint 投诉, handled first: received → investigating → solution agreed →
-    implemented → call-back done → closed (the life-cycle pages come with the customer-care issue)."""
+    """A customer's complaint 投诉: received → investigating → solution agreed → implemented → call-back
+    done → closed, every step an event; due by its severity, escalated to the manager when overdue."""
 
     dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="complaints")
     customer = models.ForeignKey(
@@ -387,11 +389,27 @@ class Complaint(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=ComplaintStatus.choices, default=ComplaintStatus.RECEIVED
     )
+    category = models.CharField(
+        _("category"), max_length=20, choices=ComplaintCategory.choices, default=ComplaintCategory.OTHER
+    )
+    # What it is about: a repair order, a sales order, or nothing in particular.
+    subject_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject_id = models.BigIntegerField(null=True, blank=True)
     description = models.TextField(_("what the customer said"))
+    solution = models.TextField(_("solution agreed"), blank=True)
     owner = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="complaints", verbose_name=_("owner")
     )
     due_at = models.DateTimeField(_("due at"))
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    escalated_to = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("escalated to")
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -404,11 +422,25 @@ class Complaint(models.Model):
         verbose_name_plural = _("complaints")
         indexes = [
             models.Index(fields=["dealership", "status", "due_at"], name="crm_complaint_open"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(escalated_at__isnull=True)
+                & Q(status__in=["received", "investigating", "solution_agreed", "implemented"]),
+                name="crm_complaint_to_escalate",
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="crm_complaint_subject"),
             models.Index(fields=["customer", "-created_at"], name="crm_complaint_customer"),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.description[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("crm:complaint-detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_COMPLAINT_STATUSES
 
 
 class ComplaintEvent(models.Model):

@@ -5,12 +5,19 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from dms.errors import Conflict
+
+from . import hooks
+from .choices import COMPLAINT_NEXT, ComplaintCategory, ComplaintSource, ComplaintStatus, Role, Severity
 from .models import (
     Complaint,
     ComplaintEvent,
@@ -385,17 +392,219 @@ def complaint_open(
     actor: User | None = None,
     severity: str = "medium",
     owner: User | None = None,
+    category: str = ComplaintCategory.OTHER,
+    subject: Any = None,
 ) -> Complaint:
-    """Open a complaint, due by its severity; the caller schedules the call-back through the follow-up engine."""
+    """Open a complaint 投诉, due by its severity. The call-back that confirms the customer is satisfied
+    is promised once the solution is implemented (``complaint_advance``)."""
+    errors = {}
+    if source not in ComplaintSource.values:
+        errors["source"] = _("Where did the complaint come from?")
+    if severity not in Severity.values:
+        errors["severity"] = _("Choose the severity.")
+    if category not in ComplaintCategory.values:
+        errors["category"] = _("Choose a category.")
+    if not (description or "").strip():
+        errors["description"] = _("Write down what the customer said.")
+    if owner is not None and not owner.dealerships.filter(pk=customer.dealership_id).exists():
+        errors["owner"] = _("Choose someone of this dealership.")
+    if errors:
+        raise ValidationError(errors)
     complaint = Complaint.objects.create(
         dealership_id=customer.dealership_id,
         customer=customer,
         source=source,
         severity=severity,
-        description=description,
+        category=category,
+        subject_type=ContentType.objects.get_for_model(subject) if subject is not None else None,
+        subject_id=subject.pk if subject is not None else None,
+        description=description.strip(),
         owner=owner,
         due_at=timezone.now() + COMPLAINT_DUE[severity],
         created_by=actor,
+        updated_by=actor,
     )
     ComplaintEvent.objects.create(complaint=complaint, actor=actor, to_status=complaint.status, note=description)
     return complaint
+
+
+def _complaint_for_change(actor: User, complaint_id: int, version: int | None = None) -> Complaint:
+    complaint = (
+        Complaint.objects.for_user(actor, "change")
+        .select_for_update(of=("self",))
+        .select_related("dealership", "customer")
+        .get(pk=complaint_id)
+    )
+    if version is not None and version != complaint.version:
+        raise Conflict(
+            _("%(user)s changed this complaint at %(time)s; reload to see their change.")
+            % {
+                "user": complaint.updated_by or _("someone"),
+                "time": timezone.localtime(complaint.updated_at, complaint.dealership.zone).strftime("%H:%M:%S"),
+            },
+            code="stale",
+        )
+    return complaint
+
+
+def _complaint_save(complaint: Complaint, actor: User | None, *fields: str) -> None:
+    complaint.version += 1
+    complaint.updated_by = actor
+    complaint.save(update_fields=[*fields, "version", "updated_by", "updated_at"])
+
+
+def _complaint_move(complaint: Complaint, actor: User | None, to_status: str, note: str, *fields: str) -> None:
+    before = complaint.status
+    complaint.status = to_status
+    if to_status == ComplaintStatus.CLOSED:
+        complaint.closed_at = timezone.now()
+        fields = (*fields, "closed_at")
+    _complaint_save(complaint, actor, "status", *fields)
+    ComplaintEvent.objects.create(
+        complaint=complaint, actor=actor, from_status=before, to_status=to_status, note=(note or "").strip()
+    )
+
+
+@transaction.atomic
+def complaint_advance(
+    *,
+    actor: User,
+    complaint_id: int,
+    to_status: str,
+    note: str = "",
+    solution: str = "",
+    version: int | None = None,
+) -> Complaint:
+    """Move a complaint one step on (or back to investigating). The solution is written when it is agreed;
+    implementing it promises the call-back through the follow-up engine."""
+    complaint = _complaint_for_change(actor, complaint_id, version)
+    if to_status not in COMPLAINT_NEXT.get(complaint.status, ()):
+        raise Conflict(
+            _("A complaint that is %(status)s cannot become %(to)s.")
+            % {
+                "status": complaint.get_status_display(),
+                "to": dict(ComplaintStatus.choices).get(to_status, to_status),
+            }
+        )
+    fields = []
+    if to_status == ComplaintStatus.SOLUTION_AGREED:
+        if not solution.strip():
+            raise ValidationError({"solution": _("Write down the solution agreed with the customer.")})
+        complaint.solution = solution.strip()
+        fields.append("solution")
+    going_back = to_status == ComplaintStatus.INVESTIGATING and complaint.status != ComplaintStatus.RECEIVED
+    if (to_status == ComplaintStatus.CALLBACK_DONE or going_back) and not note.strip():
+        raise ValidationError({"note": _("Say what the customer said, or why.")})
+    _complaint_move(complaint, actor, to_status, note or solution, *fields)
+    if to_status == ComplaintStatus.IMPLEMENTED:
+        hooks.schedule_complaint_callback(complaint, timezone.now())
+    return complaint
+
+
+@transaction.atomic
+def complaint_assign(*, actor: User, complaint_id: int, owner: User, version: int | None = None) -> Complaint:
+    """Give the complaint to the person who handles it."""
+    complaint = _complaint_for_change(actor, complaint_id, version)
+    if not complaint.is_open:
+        raise Conflict(_("This complaint is closed."))
+    if not owner.is_active or not owner.dealerships.filter(pk=complaint.dealership_id).exists():
+        raise ValidationError({"owner": _("Choose someone of this dealership.")})
+    before = complaint.owner
+    complaint.owner = owner
+    _complaint_save(complaint, actor, "owner")
+    ComplaintEvent.objects.create(
+        complaint=complaint,
+        actor=actor,
+        from_status=complaint.status,
+        to_status=complaint.status,
+        note=_("Owner: %(before)s → %(after)s") % {"before": before or "—", "after": owner},
+    )
+    return complaint
+
+
+@transaction.atomic
+def complaint_callback_result(*, complaint_id: int, actor: User, satisfied: bool, note: str = "") -> Complaint:
+    """What the customer said on the call-back: satisfied → call-back done; still unhappy → back to
+    investigating, due again by its severity. The follow-up engine calls this when the call is recorded."""
+    complaint = Complaint.objects.select_for_update(of=("self",)).select_related("dealership").get(pk=complaint_id)
+    if complaint.status != ComplaintStatus.IMPLEMENTED:
+        ComplaintEvent.objects.create(
+            complaint=complaint, actor=actor, from_status=complaint.status, to_status=complaint.status, note=note
+        )
+        return complaint
+    if satisfied:
+        _complaint_move(complaint, actor, ComplaintStatus.CALLBACK_DONE, note or _("Satisfied on the call-back."))
+    else:
+        complaint.due_at = timezone.now() + COMPLAINT_DUE[complaint.severity]
+        complaint.escalated_at = None
+        _complaint_move(
+            complaint,
+            actor,
+            ComplaintStatus.INVESTIGATING,
+            note or _("Still unhappy on the call-back."),
+            "due_at",
+            "escalated_at",
+        )
+    return complaint
+
+
+ESCALATABLE = (
+    ComplaintStatus.RECEIVED,
+    ComplaintStatus.INVESTIGATING,
+    ComplaintStatus.SOLUTION_AGREED,
+    ComplaintStatus.IMPLEMENTED,
+)
+
+
+def complaints_escalate_overdue(*, now: datetime.datetime | None = None, batch: int = 500) -> int:
+    """Every open complaint past its due time goes to its rooftop's manager, once; returns how many.
+    Two runs at once take different rows (``SKIP LOCKED``)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        overdue = list(
+            Complaint.objects.filter(due_at__lt=now, escalated_at__isnull=True, status__in=ESCALATABLE)
+            .select_for_update(skip_locked=True)
+            .order_by("due_at")[:batch]
+        )
+        managers: dict[int, User | None] = {}
+        for complaint in overdue:
+            if complaint.dealership_id not in managers:
+                managers[complaint.dealership_id] = (
+                    User.objects.filter(
+                        dealerships=complaint.dealership_id, groups__name=Role.MANAGER.value, is_active=True
+                    )
+                    .order_by("pk")
+                    .first()
+                )
+            manager = managers[complaint.dealership_id]
+            complaint.escalated_at, complaint.escalated_to = now, manager
+            complaint.save(update_fields=["escalated_at", "escalated_to", "updated_at"])
+            ComplaintEvent.objects.create(
+                complaint=complaint,
+                from_status=complaint.status,
+                to_status=complaint.status,
+                note=_("Overdue: escalated to %(manager)s.") % {"manager": manager or _("no manager")},
+            )
+            if manager is not None:
+                transaction.on_commit(
+                    lambda user_id=manager.pk, complaint_id=complaint.pk: notify_escalation(
+                        user_id=user_id, complaint_id=complaint_id
+                    )
+                )
+    return len(overdue)
+
+
+def notify_escalation(*, user_id: int, complaint_id: int) -> None:
+    """Email the manager about an overdue complaint (the console backend in development)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    complaint = Complaint.objects.select_related("customer").filter(pk=complaint_id).first()
+    if user is None or complaint is None or not user.email:
+        return
+    send_mail(
+        subject=_("Overdue complaint from %(name)s") % {"name": complaint.customer.full_name},
+        message=_("This complaint is past its due time (%(status)s): %(text)s")
+        % {"status": complaint.get_status_display(), "text": complaint.description},
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[user.email],
+        fail_silently=True,
+    )

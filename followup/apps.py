@@ -9,12 +9,14 @@ class FollowupConfig(AppConfig):
     verbose_name = _("Follow-up")
 
     def ready(self):
-        from crm import demo, panels
+        from crm import demo, hooks, panels
 
         from . import demo as followup_demo
+        from .services import schedule_complaint_callback_hook
         from .views import customer_panel_context
 
         demo.register_seeder(followup_demo.seed)
+        hooks.register_complaint_callback(schedule_complaint_callback_hook)
 
         panels.register(
             panels.customer_panels,

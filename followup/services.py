@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from crm.choices import ComplaintSource, Role
 from crm.models import Customer, Dealership, User
-from crm.services import complaint_open
+from crm.services import complaint_callback_result, complaint_open
 
 from .calendar import RooftopCalendar
 from .choices import LIVE_STATUSES, FollowUpKind, FollowUpStatus, Outcome, RefusalReason
@@ -217,16 +217,29 @@ def schedule_lead_followup(*, lead: models.Model, customer: Customer, on: dateti
 def schedule_complaint_callback(
     *, complaint: models.Model, customer: Customer, due_at: datetime.datetime, owner: User | None = None
 ) -> FollowUp:
-    """The call that confirms the customer is satisfied with how their complaint was handled."""
+    """The call that confirms the customer is satisfied with how their complaint was handled; a pending
+    one moves to the new time."""
     calendar = RooftopCalendar.of(customer.dealership)
-    return followup_schedule(
+    contact_at = calendar.next_contact_time(due_at, customer)
+    row = followup_schedule(
         kind=FollowUpKind.COMPLAINT_CALLBACK,
         subject=complaint,
         customer=customer,
-        due_at=calendar.next_contact_time(due_at, customer),
+        due_at=contact_at,
         window_ends_at=due_at + datetime.timedelta(days=1),
         assignee=owner,
         team=Role.CUSTOMER_SPECIALIST.value,
+    )
+    if row.due_at != contact_at:
+        followup_reschedule(subject=complaint, kind=FollowUpKind.COMPLAINT_CALLBACK, due_at=contact_at)
+        row.refresh_from_db()
+    return row
+
+
+def schedule_complaint_callback_hook(*, complaint, due_at: datetime.datetime) -> FollowUp:
+    """crm's complaint life-cycle asks for the call-back through ``crm.hooks``: to its owner, else the team."""
+    return schedule_complaint_callback(
+        complaint=complaint, customer=complaint.customer, due_at=due_at, owner=complaint.owner
     )
 
 
@@ -326,7 +339,10 @@ def followup_record_outcome(
         ]
     )
     unhappy = (satisfaction is not None and satisfaction <= 2) or refusal_reason == RefusalReason.UNHAPPY
-    if unhappy:
+    if followup.kind == FollowUpKind.COMPLAINT_CALLBACK:
+        if outcome in (Outcome.REACHED, Outcome.REFUSED):  # the complaint itself moves on, or back
+            complaint_callback_result(complaint_id=followup.subject_id, actor=actor, satisfied=not unhappy, note=notes)
+    elif unhappy:
         _open_complaint(followup, actor, notes)
     return followup
 
