@@ -27,3 +27,7 @@ class SalesConfig(AppConfig):
                 permission="sales.view_lead",
             ),
         )
+        from crm.demo import register_seeder
+        from sales.demo import seed as seed_sales_demo
+
+        register_seeder(seed_sales_demo)
