@@ -2,7 +2,18 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from .models import BusinessHours, Customer, Dealership, Holiday, OdometerReading, User, Vehicle, VehicleOwnership
+from .models import (
+    BusinessHours,
+    Customer,
+    Dealership,
+    Holiday,
+    OdometerReading,
+    Question,
+    Questionnaire,
+    User,
+    Vehicle,
+    VehicleOwnership,
+)
 
 
 class BusinessHoursInline(admin.TabularInline):
@@ -67,3 +78,18 @@ class VehicleAdmin(RooftopScopedAdmin):
 class OdometerReadingAdmin(RooftopScopedAdmin):
     list_display = ["vehicle", "reading_km", "read_on", "correction_reason"]
     raw_id_fields = ["vehicle", "recorded_by"]
+
+
+class QuestionInline(admin.TabularInline):
+    model = Question
+    extra = 0
+    fields = ["position", "text", "scale", "required"]
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(RooftopScopedAdmin):
+    """A rooftop's survey questions; to change a questionnaire in use, add a new one and retire the old."""
+
+    list_display = ["name", "dealership", "kind", "active", "created_at"]
+    list_filter = ["dealership", "kind", "active"]
+    inlines = [QuestionInline]

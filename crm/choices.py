@@ -102,3 +102,25 @@ class Severity(models.TextChoices):
     LOW = "low", _("Low")
     MEDIUM = "medium", _("Medium")
     HIGH = "high", _("High")
+
+
+class SurveyKind(models.TextChoices):
+    SALES_DELIVERY = "sales_delivery", _("Sales delivery")
+    SERVICE_VISIT = "service_visit", _("Service visit")
+
+
+class QuestionScale(models.TextChoices):
+    FIVE = "five", _("1 to 5")
+    TEN = "ten", _("0 to 10")
+    TEXT = "text", _("Free text")
+
+
+class SurveyStatus(models.TextChoices):
+    SENT = "sent", _("Sent")
+    ANSWERED = "answered", _("Answered")
+    EXPIRED = "expired", _("Expired")
+
+
+class SurveyChannel(models.TextChoices):
+    LINK = "link", _("Link sent to the customer")
+    CALL = "call", _("Asked on the phone")

@@ -24,9 +24,13 @@ from .choices import (
     CustomerKind,
     CustomerSource,
     PlateRule,
+    QuestionScale,
     Role,
     Salutation,
     Severity,
+    SurveyChannel,
+    SurveyKind,
+    SurveyStatus,
     Weekday,
 )
 from .querysets import DealershipQuerySet, DealershipRootQuerySet, NameGrams
@@ -458,3 +462,117 @@ class ComplaintEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.complaint_id}: {self.from_status} → {self.to_status}"
+
+
+class Questionnaire(models.Model):
+    """A rooftop's satisfaction questionnaire 满意度调查 for sales deliveries or service visits; one is in
+    use per rooftop and kind (a changed one is a new questionnaire, so old answers keep their questions)."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="questionnaires")
+    kind = models.CharField(_("kind"), max_length=20, choices=SurveyKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    active = models.BooleanField(_("in use"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dealership", "kind", "-created_at"]
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dealership", "kind"], condition=Q(active=True), name="crm_one_questionnaire_in_use"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Question(models.Model):
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(_("position"))
+    text = models.CharField(_("question"), max_length=300)
+    scale = models.CharField(_("answer"), max_length=6, choices=QuestionScale.choices, default=QuestionScale.FIVE)
+    required = models.BooleanField(_("required"), default=True)
+
+    class Meta:
+        ordering = ["questionnaire", "position"]
+        constraints = [models.UniqueConstraint(fields=["questionnaire", "position"], name="crm_question_position")]
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def bounds(self) -> tuple[int, int] | None:
+        return {QuestionScale.FIVE: (1, 5), QuestionScale.TEN: (0, 10)}.get(self.scale)
+
+
+class SurveyResponse(models.Model):
+    """One customer's survey about one delivery or visit: sent as a link (or asked on a call), answered
+    once; a low score opens a complaint."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.PROTECT, related_name="responses")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="surveys")
+    subject_type = models.ForeignKey("contenttypes.ContentType", on_delete=models.PROTECT, related_name="+")
+    subject_id = models.BigIntegerField()
+    staff = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("served by")
+    )
+    status = models.CharField(_("status"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SENT)
+    channel = models.CharField(_("answered by"), max_length=6, choices=SurveyChannel.choices, blank=True)
+    expires_at = models.DateTimeField(_("link valid until"))
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    score = models.DecimalField(
+        _("score (0–100)"),
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text=_("Scored answers, as a share of the best."),
+    )
+    complaint = models.ForeignKey(Complaint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    recorded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("survey")
+        verbose_name_plural = _("surveys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "subject_type", "subject_id"], name="crm_one_survey_per_subject"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["dealership", "status", "-answered_at"], name="crm_survey_results"),
+            models.Index(fields=["customer", "-created_at"], name="crm_survey_customer"),
+            models.Index(fields=["staff", "-answered_at"], name="crm_survey_staff"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} · {self.customer_id}"
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    score = models.SmallIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["response", "question__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "question"], name="crm_one_answer_per_question"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=10), name="crm_answer_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["question", "score"], name="crm_answer_distribution")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}: {self.score if self.score is not None else self.text[:20]}"

@@ -75,6 +75,25 @@ DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += [
 ]
 
 
+# Added by crm.0011: satisfaction surveys. Everyone who serves customers reads the results; the call
+# desk records answers given on the phone; managers shape the questionnaires.
+SURVEY_READ = ["crm.view_surveyresponse", "crm.view_questionnaire"]
+DEFAULT_PERMISSIONS[Role.SERVICE_ADVISOR] += SURVEY_READ
+DEFAULT_PERMISSIONS[Role.SALES_CONSULTANT] += SURVEY_READ
+DEFAULT_PERMISSIONS[Role.CUSTOMER_SPECIALIST] += [*SURVEY_READ, "crm.change_surveyresponse"]
+DEFAULT_PERMISSIONS[Role.MANAGER] += [
+    *SURVEY_READ,
+    "crm.change_surveyresponse",
+    "crm.add_questionnaire",
+    "crm.change_questionnaire",
+]
+DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += [
+    f"crm.{action}_{model}"
+    for model in ("surveyresponse", "questionnaire")
+    for action in ("view", "add", "change", "delete")
+]
+
+
 # Added by service.0002: appointments, repair orders and the workshop. Technicians work orders but
 # never see payments; nobody but the front desk records the customer's approval (a service check).
 def _service(models: str, actions: str) -> list[str]:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("followup.urls")),
     path("", include("service.urls")),
     path("", include("sales.urls")),
+    path("", include("crm.survey_urls")),
 ]
 
 if settings.DEBUG:

@@ -251,9 +251,10 @@ def message_text(followup: FollowUp) -> str:
                 "url": followup.data.get("url", ""),
             }
         if followup.kind == FollowUpKind.SURVEY:
-            return _("%(rooftop)s: %(name)s, how did we do? Your answers help us serve you better.") % {
+            return _("%(rooftop)s: %(name)s, how did we do? Your answers help us serve you better: %(url)s") % {
                 "rooftop": dealership.name,
                 "name": name,
+                "url": followup.data.get("url", ""),
             }
         return _("%(rooftop)s sends %(name)s its best wishes.") % {"rooftop": dealership.name, "name": name}
 

@@ -10,10 +10,11 @@ import dataclasses
 import datetime
 
 from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from crm.choices import Role
-from crm.models import Complaint
+from crm.models import Complaint, SurveyResponse
 from crm.querysets import user_dealership_ids
 
 from .choices import FollowUpKind, FollowUpStatus
@@ -191,3 +192,16 @@ def overdue_two_day_calls(*, user, now: datetime.datetime | None = None, limit: 
         )
         .order_by("window_ends_at")[:limit]
     )
+
+
+def survey_to_ask(followup) -> str | None:
+    """On a 2-day follow-up call, the delivery's satisfaction survey if not answered yet: the specialist may
+    ask it there and then."""
+    survey = (
+        SurveyResponse.objects.filter(
+            subject_type_id=followup.subject_type_id, subject_id=followup.subject_id, status="sent"
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return reverse("surveys:ask", args=[survey]) if survey else None

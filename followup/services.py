@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 from crm.choices import ComplaintSource, Role
 from crm.models import Customer, Dealership, User
 from crm.services import complaint_callback_result, complaint_open
+from crm.surveys import survey_create, survey_url
 
 from .calendar import RooftopCalendar
 from .choices import LIVE_STATUSES, FollowUpKind, FollowUpStatus, Outcome, RefusalReason
@@ -194,6 +196,32 @@ def send_link_now(*, kind: str, subject: models.Model, customer: Customer, data:
     """A message the customer is waiting for (an approval link): out at once, whatever their usual window."""
     followup_cancel_pending(subject=subject, kinds=[kind])  # a newer link replaces one not yet sent
     return followup_schedule(kind=kind, subject=subject, customer=customer, due_at=timezone.now(), data=data)
+
+
+def schedule_survey(*, survey: models.Model, customer: Customer, url: str, after: datetime.datetime) -> FollowUp:
+    """The satisfaction survey's link, messaged inside the customer's hours once ``after`` has passed."""
+    calendar = RooftopCalendar.of(customer.dealership)
+    return followup_schedule(
+        kind=FollowUpKind.SURVEY,
+        subject=survey,
+        customer=customer,
+        due_at=calendar.next_contact_time(after, customer),
+        data={"url": url},
+    )
+
+
+def survey_after_delivery(
+    *, subject: models.Model, customer: Customer, kind: str, staff: User | None, delivered_at: datetime.datetime
+) -> FollowUp:
+    """The satisfaction survey about a delivery or a service visit, its link messaged
+    ``SURVEY_AFTER_DAYS`` later (after the 2-day follow-up call)."""
+    survey = survey_create(subject=subject, customer=customer, kind=kind, staff=staff, now=delivered_at)
+    return schedule_survey(
+        survey=survey,
+        customer=customer,
+        url=survey_url(survey),
+        after=delivered_at + datetime.timedelta(days=settings.SURVEY_AFTER_DAYS),
+    )
 
 
 def schedule_lead_followup(*, lead: models.Model, customer: Customer, on: datetime.date, consultant: User) -> FollowUp:

@@ -18,6 +18,7 @@ from .choices import FollowUpKind, Outcome
 from .forms import OutcomeForm
 from .links import booking_url, subject_url
 from .scripts import script_for
+from .selectors import survey_to_ask
 
 SLA_PERIODS = {"7": 7, "30": 30, "90": 90}
 
@@ -72,6 +73,7 @@ class CallQueueView(RolePermissionRequiredMixin, TemplateView):
             context.update(
                 booking_url=booking_url(call, back) if call.status in selectors.QUEUE_STATUSES else None,
                 subject_url=subject_url(call),
+                survey_url=survey_to_ask(call) if self.request.user.has_perm("crm.change_surveyresponse") else None,
                 form=form
                 or OutcomeForm(
                     initial={"satisfaction": call.satisfaction, "booking": self.request.GET.get("booked", "")}

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import CustomerSource, Role
+from crm.choices import CustomerSource, Role, SurveyKind
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.services import customer_create, customer_normalize, vehicle_change_owner, vehicle_create
@@ -808,6 +808,13 @@ def order_deliver(
     _save(lead, actor, "stage")
     followup.schedule_after_vehicle_delivery(
         order=order, customer=order.customer, delivered_at=now, consultant=order.consultant
+    )
+    followup.survey_after_delivery(
+        subject=order,
+        customer=order.customer,
+        kind=SurveyKind.SALES_DELIVERY,
+        staff=order.consultant,
+        delivered_at=now,
     )
     return order
 

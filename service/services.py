@@ -15,7 +15,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import Role
+from crm.choices import Role, SurveyKind
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.services import odometer_record
@@ -856,6 +856,13 @@ def repair_order_deliver(
     ).update(recaptured_on=repair_order)
     followup.schedule_after_service_delivery(
         repair_order=repair_order, customer=repair_order.customer, delivered_at=now, advisor=repair_order.advisor
+    )
+    followup.survey_after_delivery(
+        subject=repair_order,
+        customer=repair_order.customer,
+        kind=SurveyKind.SERVICE_VISIT,
+        staff=repair_order.advisor,
+        delivered_at=now,
     )
     return repair_order
 

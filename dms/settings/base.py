@@ -135,6 +135,9 @@ FOLLOWUP_LEASE_SECONDS = int(os.environ.get("FOLLOWUP_LEASE_SECONDS", 300))
 # Where customers reach the links the DMS sends them (the approval of additional work).
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 APPROVAL_LINK_HOURS = int(os.environ.get("APPROVAL_LINK_HOURS", 24))
+# Satisfaction surveys: sent this many days after the delivery, the link valid this many days more.
+SURVEY_AFTER_DAYS = int(os.environ.get("SURVEY_AFTER_DAYS", 3))
+SURVEY_LINK_DAYS = int(os.environ.get("SURVEY_LINK_DAYS", 14))
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "dms@localhost")
 
