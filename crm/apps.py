@@ -12,9 +12,20 @@ class CrmConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-        from . import authz, roles
+        from . import authz, panels, roles, views
         from .models import Dealership, User
 
+        panels.register(
+            panels.customer_panels,
+            panels.Panel(
+                key="complaints",
+                title=_("Complaints"),
+                template="crm/partials/complaint_panel.html",
+                context=views.customer_complaints_panel_context,
+                order=60,
+                permission="crm.view_complaint",
+            ),
+        )
         post_migrate.connect(roles.ensure_roles, sender=self, dispatch_uid="crm-ensure-roles")
 
         for through in (

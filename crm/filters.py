@@ -2,11 +2,20 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Channel, CustomerKind, CustomerSource
+from .choices import (
+    OPEN_COMPLAINT_STATUSES,
+    Channel,
+    ComplaintCategory,
+    ComplaintStatus,
+    CustomerKind,
+    CustomerSource,
+    Severity,
+)
 from .forms import bootstrap
-from .models import Customer, Dealership, User, Vehicle
+from .models import Complaint, Customer, Dealership, User, Vehicle
 from .querysets import NameGrams, NameKey, user_dealership_ids
 from .search import name_key, name_query_grams
 from .validators import plate_normalize, vin_normalize
@@ -84,3 +93,42 @@ class VehicleFilterSet(StyledFilterSet):
     def filter_vin(self, queryset, name, value):
         key = vin_normalize(value)
         return queryset.filter(Q(vin__contains=key)) if key else queryset
+
+
+class ComplaintFilterSet(StyledFilterSet):
+    """The complaint list page's and the API's filters."""
+
+    status = django_filters.ChoiceFilter(choices=ComplaintStatus.choices, label=_("Status"))
+    is_open = django_filters.BooleanFilter(method="filter_open", label=_("Open"))
+    severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
+    category = django_filters.ChoiceFilter(choices=ComplaintCategory.choices, label=_("Category"))
+    owner = django_filters.ModelChoiceFilter(queryset=_staff, label=_("Owner"))
+    escalated = django_filters.BooleanFilter(method="filter_escalated", label=_("Escalated"))
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "status",
+            "is_open",
+            "severity",
+            "category",
+            "owner",
+            "escalated",
+            "overdue",
+            "dealership",
+            "customer",
+        ]
+
+    def filter_open(self, queryset, name, value):
+        is_open = Q(status__in=OPEN_COMPLAINT_STATUSES)
+        return queryset.filter(is_open if value else ~is_open)
+
+    def filter_escalated(self, queryset, name, value):
+        return queryset.filter(escalated_at__isnull=not value)
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = Q(status__in=OPEN_COMPLAINT_STATUSES, due_at__lt=timezone.now())
+        return queryset.filter(overdue if value else ~overdue)

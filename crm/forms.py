@@ -4,7 +4,8 @@ from django import forms
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer, Dealership, Vehicle
+from .choices import ComplaintCategory, ComplaintSource, ComplaintStatus, Severity
+from .models import Customer, Dealership, User, Vehicle
 from .querysets import user_dealership_ids, user_phone_region
 from .services import CUSTOMER_INPUT_FIELDS, VEHICLE_FIELDS
 from .validators import phone_normalize
@@ -163,6 +164,56 @@ class ChangeOwnerForm(forms.Form):
             raise forms.ValidationError(_("No customer of this dealership has that mobile; create the customer first."))
         self.cleaned_data["customer"] = customer
         return mobile
+
+
+class ComplaintForm(StyledForm):
+    """A new complaint 投诉 for a customer on file; ``crm.services.complaint_open`` checks and writes."""
+
+    source = forms.ChoiceField(label=_("Source"), choices=ComplaintSource.choices, initial=ComplaintSource.PHONE)
+    category = forms.ChoiceField(label=_("Category"), choices=ComplaintCategory.choices)
+    severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.MEDIUM)
+    description = forms.CharField(
+        label=_("What the customer said"), widget=forms.Textarea(attrs={"rows": 4, "autofocus": True})
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("(not yet)")
+    )
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = staff
+
+
+class ComplaintStepForm(StyledForm):
+    """One step of a complaint (``COMPLAINT_NEXT``): the solution when it is agreed, a note for the call-back
+    and for going back to investigating. The service says which is missing."""
+
+    to_status = forms.ChoiceField(choices=ComplaintStatus.choices, widget=forms.HiddenInput)
+    solution = forms.CharField(
+        label=_("Solution agreed with the customer"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    note = forms.CharField(label=_("Note"), widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args, from_status: str, to_status: str, **kwargs):
+        super().__init__(*args, initial={"to_status": to_status}, **kwargs)
+        if to_status != ComplaintStatus.SOLUTION_AGREED:
+            self.fields.pop("solution")
+        if to_status == ComplaintStatus.CALLBACK_DONE:
+            self.fields["note"].label = _("What the customer said on the call-back")
+        elif to_status == ComplaintStatus.INVESTIGATING and from_status != ComplaintStatus.RECEIVED:
+            self.fields["note"].label = _("Why it goes back to investigating")
+        else:
+            self.fields.pop("note")
+
+
+class ComplaintAssignForm(StyledForm):
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = staff
 
 
 def _linked(error: forms.ValidationError) -> forms.ValidationError:

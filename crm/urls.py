@@ -13,4 +13,19 @@ urlpatterns = [
     path("vehicles/<int:pk>/", views.VehicleDetailView.as_view(), name="vehicle-detail"),
     path("vehicles/<int:pk>/edit/", views.VehicleUpdateView.as_view(), name="vehicle-update"),
     path("vehicles/<int:pk>/owner/", views.VehicleChangeOwnerView.as_view(), name="vehicle-change-owner"),
+    path("complaints/", views.ComplaintListView.as_view(), name="complaint-list"),
+    path("complaints/new/", views.ComplaintCreateView.as_view(), name="complaint-create"),
+    path("complaints/<int:pk>/", views.ComplaintDetailView.as_view(), name="complaint-detail"),
+    path(
+        "complaints/<int:pk>/advance/",
+        views.ComplaintActionView.as_view(),
+        {"action": "advance"},
+        name="complaint-advance",
+    ),
+    path(
+        "complaints/<int:pk>/assign/",
+        views.ComplaintActionView.as_view(),
+        {"action": "assign"},
+        name="complaint-assign",
+    ),
 ]

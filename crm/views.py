@@ -1,21 +1,34 @@
-"""Customer and vehicle pages: parse the request, call a selector or service, render."""
+"""Customer, vehicle and complaint pages: parse the request, call a selector or service, render."""
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
+from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
 from . import panels, selectors, services
-from .filters import CustomerFilterSet, VehicleFilterSet
-from .forms import ChangeOwnerForm, CustomerForm, VehicleForm, add_service_errors, bootstrap
-from .models import Customer, Vehicle
-from .tables import CustomerTable, VehicleTable
+from .choices import COMPLAINT_NEXT, ComplaintStatus
+from .filters import ComplaintFilterSet, CustomerFilterSet, VehicleFilterSet
+from .forms import (
+    ChangeOwnerForm,
+    ComplaintAssignForm,
+    ComplaintForm,
+    ComplaintStepForm,
+    CustomerForm,
+    VehicleForm,
+    add_service_errors,
+    bootstrap,
+)
+from .models import Complaint, Customer, User, Vehicle
+from .tables import ComplaintTable, CustomerTable, VehicleTable, complaint_is_overdue
 from .validators import phone_display, phone_mask
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -274,3 +287,203 @@ class VehicleChangeOwnerView(ScopedObjectFormView):
             customer_id=form.cleaned_data["customer"].pk,
             on=form.cleaned_data["on"],
         )
+
+
+# --- complaints -----------------------------------------------------------------------
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def rooftop_staff(dealership_id: int):
+    """Who may own a complaint at a rooftop: its active staff (the service checks the rooftop again)."""
+    return User.objects.filter(dealerships=dealership_id, is_active=True).order_by("full_name", "username")
+
+
+# The button that moves a complaint to each state; going back to investigating reads differently.
+STEP_BUTTONS = {
+    ComplaintStatus.INVESTIGATING: gettext_lazy("Start investigating"),
+    ComplaintStatus.SOLUTION_AGREED: gettext_lazy("Solution agreed"),
+    ComplaintStatus.IMPLEMENTED: gettext_lazy("Solution implemented"),
+    ComplaintStatus.CALLBACK_DONE: gettext_lazy("Call-back done: customer satisfied"),
+    ComplaintStatus.CLOSED: gettext_lazy("Close the complaint"),
+}
+BACK_BUTTON = gettext_lazy("Back to investigating")
+
+
+class ComplaintListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
+    """Open complaints first by due time, overdue in red, escalated flagged."""
+
+    permission_required = "crm.view_complaint"
+    filterset_class = ComplaintFilterSet
+    table_class = ComplaintTable
+    template_name = "crm/complaint_list.html"
+
+    def get_queryset(self):
+        return selectors.complaint_list(user=self.request.user)
+
+    def get_table_kwargs(self):
+        return {"now": timezone.now()}
+
+
+class ComplaintDetailView(RolePermissionRequiredMixin, TemplateView):
+    """The complaint: the customer, what it is about, its timeline, and a form for each next step."""
+
+    permission_required = "crm.view_complaint"
+    template_name = "crm/complaint_detail.html"
+
+    def get_context_data(self, bound=None, bound_key="", refused="", **kwargs):
+        user = self.request.user
+        try:
+            complaint = selectors.complaint_detail(user=user, complaint_id=self.kwargs["pk"])
+        except Complaint.DoesNotExist:
+            raise Http404 from None
+        may_change = user.has_perm("crm.change_complaint") and complaint.is_open
+        steps, assign_form = [], None
+        if may_change:
+            for to_status in COMPLAINT_NEXT.get(complaint.status, ()):
+                key = f"advance-{to_status}"
+                going_back = to_status == ComplaintStatus.INVESTIGATING and complaint.status != ComplaintStatus.RECEIVED
+                if bound_key == key:
+                    form = bound
+                else:
+                    form = ComplaintStepForm(from_status=complaint.status, to_status=to_status, auto_id=f"{key}-%s")
+                steps.append(
+                    {
+                        "key": key,
+                        "form": form.styled(),
+                        "button": BACK_BUTTON if going_back else STEP_BUTTONS[to_status],
+                        "style": "outline-danger" if going_back else "primary",
+                    }
+                )
+            assign_form = (
+                bound
+                if bound_key == "assign"
+                else ComplaintAssignForm(
+                    staff=rooftop_staff(complaint.dealership_id), initial={"owner": complaint.owner_id}
+                )
+            ).styled()
+        shown = bound is not None and (bound is assign_form or any(step["form"] is bound for step in steps))
+        if bound is not None and not shown and not refused:  # a step this complaint no longer offers
+            refused = " ".join(message for errors in bound.errors.values() for message in errors)
+        return super().get_context_data(
+            complaint=complaint,
+            phones=phones_for(self.request, complaint.customer),
+            subject=selectors.complaint_subject(user=user, complaint=complaint),
+            events=complaint.events.all(),
+            is_overdue=complaint_is_overdue(complaint, timezone.now()),
+            may_change=may_change,
+            steps=steps,
+            assign_form=assign_form,
+            refused=refused,
+            error_action=bound_key,
+            zone=complaint.dealership.zone,
+            **kwargs,
+        )
+
+
+class ComplaintActionView(ComplaintDetailView):
+    """POST one step (``advance``) or a new owner (``assign``) with the version read; a refused one re-renders
+    the complaint with the message on its form: 400 for a missing value, 409 when the complaint's state or
+    a newer change forbids it."""
+
+    http_method_names = ["post"]
+    permission_required = "crm.change_complaint"
+
+    def post(self, request, pk, action):
+        complaint = selectors.complaint_list(user=request.user, action="change").filter(pk=pk).first()
+        if complaint is None:
+            raise Http404
+        version = _int(request.POST.get("version"))
+        if action == "advance":
+            to_status = request.POST.get("to_status", "")
+            key = f"advance-{to_status}"
+            form = ComplaintStepForm(
+                request.POST, from_status=complaint.status, to_status=to_status, auto_id=f"{key}-%s"
+            )
+        else:
+            form = ComplaintAssignForm(request.POST, staff=rooftop_staff(complaint.dealership_id))
+            key = "assign"
+        status, refused = 400, ""
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                if action == "advance":
+                    services.complaint_advance(
+                        actor=request.user,
+                        complaint_id=complaint.pk,
+                        to_status=data["to_status"],
+                        note=data.get("note", ""),
+                        solution=data.get("solution", ""),
+                        version=version,
+                    )
+                else:
+                    services.complaint_assign(
+                        actor=request.user, complaint_id=complaint.pk, owner=data["owner"], version=version
+                    )
+            except ObjectDoesNotExist:
+                raise Http404 from None
+            except ValidationError as error:  # Conflict included: the complaint's state forbids the step
+                add_service_errors(form, error)
+                if isinstance(error, Conflict):
+                    status, refused = 409, " ".join(error.messages)
+            else:
+                messages.success(request, _("Complaint saved."))
+                return redirect(complaint.get_absolute_url())
+        response = self.render_to_response(self.get_context_data(bound=form, bound_key=key, refused=refused))
+        response.status_code = status
+        return response
+
+
+class ComplaintCreateView(RolePermissionRequiredMixin, TemplateView):
+    """A new complaint for a customer on file (from the customer 360)."""
+
+    permission_required = "crm.add_complaint"
+    template_name = "crm/complaint_form.html"
+
+    def customer(self) -> Customer:
+        customer = (
+            Customer.objects.for_user(self.request.user)
+            .select_related("dealership")
+            .filter(pk=_int(self.request.GET.get("customer")))
+            .first()
+        )
+        if customer is None:
+            raise Http404
+        return customer
+
+    def get_context_data(self, form=None, **kwargs):
+        customer = self.customer()
+        if form is None:
+            form = ComplaintForm(staff=rooftop_staff(customer.dealership_id))
+        return super().get_context_data(
+            form=form.styled(), customer=customer, phones=phones_for(self.request, customer), **kwargs
+        )
+
+    def post(self, request):
+        customer = self.customer()
+        form = ComplaintForm(request.POST, staff=rooftop_staff(customer.dealership_id))
+        if form.is_valid():
+            try:
+                complaint = services.complaint_open(customer=customer, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                add_service_errors(form, error)
+            else:
+                due = timezone.localtime(complaint.due_at, customer.dealership.zone)
+                messages.success(request, _("Complaint recorded; due %(due)s.") % {"due": f"{due:%Y-%m-%d %H:%M}"})
+                return redirect(complaint.get_absolute_url())
+        response = self.render_to_response(self.get_context_data(form=form))
+        response.status_code = 400
+        return response
+
+
+def customer_complaints_panel_context(request, customer) -> dict:
+    complaints, count = selectors.customer_complaints(user=request.user, customer_id=customer.pk)
+    now = timezone.now()
+    for complaint in complaints:
+        complaint.is_overdue = complaint_is_overdue(complaint, now)
+    return {"complaints": complaints, "complaint_count": count}

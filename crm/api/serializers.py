@@ -1,10 +1,22 @@
 """API shapes: output serializers mask phones for roles without ``crm.view_customer_phone``; input
 serializers only parse, and the services in ``crm.services`` normalise, check and write."""
 
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import BusinessHours, Customer, Dealership, Vehicle, VehicleOwnership
+from ..choices import ComplaintCategory, ComplaintSource, ComplaintStatus, Severity
+from ..models import (
+    BusinessHours,
+    Complaint,
+    ComplaintEvent,
+    Customer,
+    Dealership,
+    User,
+    Vehicle,
+    VehicleOwnership,
+)
 from ..querysets import user_dealership_ids
 from ..services import CUSTOMER_INPUT_FIELDS, VEHICLE_FIELDS
 from ..validators import phone_mask
@@ -187,3 +199,143 @@ class OdometerSerializer(serializers.Serializer):
     reading_km = serializers.IntegerField(min_value=0, max_value=2_000_000)
     read_on = serializers.DateField()
     correction_reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+# --- complaints -----------------------------------------------------------------------
+
+VERSION_HELP = "The version you read; a stale one is refused with 409."
+
+
+def _name(user: User | None) -> str | None:
+    return str(user) if user is not None else None
+
+
+class ComplaintEventSerializer(serializers.ModelSerializer):
+    actor_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ComplaintEvent
+        fields = ["id", "from_status", "to_status", "note", "actor", "actor_name", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_actor_name(self, event):
+        return _name(event.actor)
+
+
+class ComplaintSerializer(PhoneMaskingMixin, serializers.ModelSerializer):
+    """A complaint in a list. Status, solution and owner change only through the actions."""
+
+    phone_fields = ("customer_mobile",)
+    customer_name = serializers.CharField(source="customer.full_name", read_only=True)
+    customer_mobile = serializers.CharField(source="customer.mobile", read_only=True)
+    subject_type = serializers.SerializerMethodField(help_text="app_label.model, e.g. service.repairorder")
+    owner_name = serializers.SerializerMethodField()
+    escalated_to_name = serializers.SerializerMethodField()
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Complaint
+        fields = [
+            "id",
+            "dealership",
+            "customer",
+            "customer_name",
+            "customer_mobile",
+            "source",
+            "category",
+            "severity",
+            "status",
+            "subject_type",
+            "subject_id",
+            "description",
+            "solution",
+            "owner",
+            "owner_name",
+            "due_at",
+            "is_overdue",
+            "escalated_at",
+            "escalated_to",
+            "escalated_to_name",
+            "closed_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_subject_type(self, complaint):
+        subject_type = complaint.subject_type
+        return f"{subject_type.app_label}.{subject_type.model}" if subject_type is not None else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_owner_name(self, complaint):
+        return _name(complaint.owner)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_escalated_to_name(self, complaint):
+        return _name(complaint.escalated_to)
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_is_overdue(self, complaint):
+        return complaint.is_open and complaint.due_at < timezone.now()
+
+
+class ComplaintDetailSerializer(ComplaintSerializer):
+    """A complaint with its timeline: who moved it from which state to which, when."""
+
+    events = ComplaintEventSerializer(many=True, read_only=True)
+
+    class Meta(ComplaintSerializer.Meta):
+        fields = [*ComplaintSerializer.Meta.fields, "events"]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedField(serializers.PrimaryKeyRelatedField):
+    """A row the caller may reach, ``rows(user)``; any other id is 'does not exist', never a leak."""
+
+    def __init__(self, rows, **kwargs):
+        self.rows = rows
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.rows(self.context["request"].user)
+
+
+def _customers(user):
+    return Customer.objects.for_user(user)
+
+
+def _staff(user):
+    """Active staff of the caller's rooftops; the service checks the complaint's rooftop."""
+    return User.objects.filter(dealerships__in=user_dealership_ids(user), is_active=True).distinct()
+
+
+class ComplaintInputSerializer(serializers.Serializer):
+    customer = ScopedField(_customers, help_text="A customer of one of your rooftops.")
+    source = serializers.ChoiceField(choices=ComplaintSource.choices)
+    category = serializers.ChoiceField(choices=ComplaintCategory.choices, default=ComplaintCategory.OTHER)
+    severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.MEDIUM)
+    description = serializers.CharField(max_length=5000, help_text="What the customer said.")
+    owner = ScopedField(_staff, required=False, allow_null=True, default=None)
+
+
+class ComplaintAdvanceSerializer(serializers.Serializer):
+    to_status = serializers.ChoiceField(choices=ComplaintStatus.choices)
+    note = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required for the call-back and for going back to investigating.",
+    )
+    solution = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Required when the solution is agreed."
+    )
+    version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
+
+
+class ComplaintAssignSerializer(serializers.Serializer):
+    owner = ScopedField(_staff)
+    version = serializers.IntegerField(required=False, help_text=VERSION_HELP)

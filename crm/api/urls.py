@@ -6,5 +6,6 @@ router = DefaultRouter()
 router.register("dealerships", views.DealershipViewSet, basename="dealership")
 router.register("customers", views.CustomerViewSet, basename="customer")
 router.register("vehicles", views.VehicleViewSet, basename="vehicle")
+router.register("complaints", views.ComplaintViewSet, basename="complaint")
 
 urlpatterns = router.urls

@@ -6,8 +6,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import selectors, services
-from ..filters import CustomerFilterSet, VehicleFilterSet
-from ..models import Dealership, Vehicle
+from ..filters import ComplaintFilterSet, CustomerFilterSet, VehicleFilterSet
+from ..models import Complaint, Dealership, Vehicle
 from . import serializers
 
 
@@ -146,3 +146,76 @@ class VehicleViewSet(
         serializer.is_valid(raise_exception=True)
         services.odometer_record(actor=request.user, vehicle_id=vehicle.pk, **serializer.validated_data)
         return self.respond(vehicle, status.HTTP_201_CREATED)
+
+
+CHANGE_COMPLAINT = ["crm.view_complaint", "crm.change_complaint"]
+
+
+def _complaint_action(request_serializer, description: str):
+    """The schema of a complaint action: its input, and the refreshed complaint with its timeline."""
+    return extend_schema(
+        request=request_serializer, responses=serializers.ComplaintDetailSerializer, description=description
+    )
+
+
+class ComplaintViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Complaints 投诉 of your rooftops, open ones first by due time. The status, solution and owner change
+    only through the actions; a step the complaint's state forbids, or a stale version, is a 409."""
+
+    queryset = Complaint.objects.none()  # the model, for the schema; the rows come from get_queryset
+    serializer_class = serializers.ComplaintSerializer
+    filterset_class = ComplaintFilterSet
+    ordering_fields = ["due_at", "created_at", "updated_at"]
+    lookup_value_regex = r"\d+"
+    action_permissions = {"advance": CHANGE_COMPLAINT, "assign": CHANGE_COMPLAINT}
+
+    def get_queryset(self):
+        access = "change" if self.action in self.action_permissions else "view"
+        return selectors.complaint_list(user=self.request.user, action=access)
+
+    def get_serializer_class(self):
+        return serializers.ComplaintSerializer if self.action == "list" else serializers.ComplaintDetailSerializer
+
+    def parse(self, input_serializer):
+        serializer = input_serializer(data=self.request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def respond(self, complaint_id, code=status.HTTP_200_OK):
+        complaint = selectors.complaint_detail(user=self.request.user, complaint_id=complaint_id)
+        serializer = serializers.ComplaintDetailSerializer(complaint, context=self.get_serializer_context())
+        return Response(serializer.data, status=code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.respond(self.get_object().pk)
+
+    @extend_schema(
+        request=serializers.ComplaintInputSerializer,
+        responses={201: serializers.ComplaintDetailSerializer},
+        description="Record a complaint for a customer of your rooftops; it is due by its severity.",
+    )
+    def create(self, request, *args, **kwargs):
+        complaint = services.complaint_open(actor=request.user, **self.parse(serializers.ComplaintInputSerializer))
+        return self.respond(complaint.pk, status.HTTP_201_CREATED)
+
+    @_complaint_action(
+        serializers.ComplaintAdvanceSerializer,
+        "Move the complaint one step on (received → investigating → solution agreed → implemented → call-back "
+        "done → closed), or back to investigating with a note.",
+    )
+    @action(detail=True, methods=["post"])
+    def advance(self, request, pk=None):
+        complaint = self.get_object()
+        services.complaint_advance(
+            actor=request.user, complaint_id=complaint.pk, **self.parse(serializers.ComplaintAdvanceSerializer)
+        )
+        return self.respond(complaint.pk)
+
+    @_complaint_action(serializers.ComplaintAssignSerializer, "Give the complaint to the person who handles it.")
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        complaint = self.get_object()
+        services.complaint_assign(
+            actor=request.user, complaint_id=complaint.pk, **self.parse(serializers.ComplaintAssignSerializer)
+        )
+        return self.respond(complaint.pk)

@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
         "LineStatusEnum": "service.choices.LineStatus",
         "ApprovalChannelEnum": "service.choices.ApprovalChannel",
         "PaymentMethodEnum": "service.choices.PaymentMethod",
+        "ComplaintStatusEnum": "crm.choices.ComplaintStatus",
+        "ComplaintSourceEnum": "crm.choices.ComplaintSource",
     },
 }
 
