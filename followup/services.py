@@ -383,6 +383,7 @@ def _open_complaint(followup: FollowUp, actor: User, notes: str) -> None:
         actor=actor,
         owner=responsible,
         description=notes or _("Dissatisfied on the %(kind)s call.") % {"kind": followup.get_kind_display()},
+        subject=followup.subject,
     )
     schedule_complaint_callback(
         complaint=complaint, customer=followup.customer, due_at=complaint.due_at, owner=responsible

@@ -361,3 +361,8 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("sales:order-detail", args=[self.pk])

@@ -188,6 +188,7 @@ def test_a_dissatisfied_customer_opens_a_complaint_and_the_advisor_is_told(
     assert row.status == FollowUpStatus.DONE
     complaint = Complaint.objects.get()
     assert complaint.owner == advisor and "洗车" in complaint.description
+    assert (complaint.subject_type_id, complaint.subject_id) == (queued_call.subject_type_id, queued_call.subject_id)
     callback = FollowUp.objects.get(kind=FollowUpKind.COMPLAINT_CALLBACK)
     assert callback.subject == complaint and callback.status == FollowUpStatus.SCHEDULED
     assert [message.to for message in mail.outbox] == [["advisor@example.cn"]]
