@@ -132,6 +132,13 @@ def _schedule_next(lead: Lead, actor: User) -> None:
     followup.schedule_lead_followup(lead=lead, customer=lead.customer, on=lead.next_followup_on, consultant=lead.owner)
 
 
+def _stop_following(lead: Lead) -> None:
+    """No more follow-up calls: the lead is ordered, dormant or waiting for the lost review."""
+    followup.followup_cancel_pending(subject=lead, kinds=[FollowUpKind.LEAD_FOLLOWUP])
+    lead.next_followup_on = None
+    lead.save(update_fields=["next_followup_on"])
+
+
 # --- leads ------------------------------------------------------------------------------------
 
 
@@ -213,7 +220,7 @@ def lead_set_stage(*, actor: User, lead_id: int, stage: str, version: int | None
     _save(lead, actor, "stage")
     _event(lead, actor, "stage", before, stage, note)
     if stage == Stage.DORMANT:
-        followup.followup_cancel_pending(subject=lead, kinds=[FollowUpKind.LEAD_FOLLOWUP])
+        _stop_following(lead)
     else:
         _schedule_next(lead, actor)
     return lead
@@ -402,7 +409,7 @@ def lead_apply_lost(*, actor: User, lead_id: int, reason_id: int | None, note: s
     lead.lost_review, lead.lost_reason, lead.lost_note = LostReview.APPLIED, reason, note.strip()
     _save(lead, actor, "lost_review", "lost_reason", "lost_note")
     _event(lead, actor, "lost_review", "", LostReview.APPLIED, f"{reason.name}: {note.strip()}".strip(": "))
-    followup.followup_cancel_pending(subject=lead, kinds=[FollowUpKind.LEAD_FOLLOWUP])
+    _stop_following(lead)
     return lead
 
 
@@ -689,7 +696,7 @@ def order_create(*, actor: User, quote_id: int, stock_vehicle_id: int, deposit: 
     _event(lead, actor, "stage", lead.stage, Stage.ORDERED, order.number)
     lead.stage = Stage.ORDERED
     _save(lead, actor, "stage")
-    followup.followup_cancel_pending(subject=lead, kinds=[FollowUpKind.LEAD_FOLLOWUP])
+    _stop_following(lead)
     return order
 
 

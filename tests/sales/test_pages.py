@@ -197,6 +197,8 @@ def test_order_page_takes_payments_and_refuses_an_unpaid_delivery(client, showro
         )
         order = Order.objects.get()
         assert response["Location"] == f"/sales/orders/{order.pk}/"
+        lead.refresh_from_db()
+        assert lead.stage == Stage.ORDERED and lead.next_followup_on is None  # no more calls to chase it
         ticks = {
             f"pdi_{item}": "on"
             for item in ("exterior", "interior", "fluids", "tyres", "electrics", "road_test", "washed")
