@@ -140,9 +140,11 @@ def vehicle(rng: random.Random, province: str, city_letter: str) -> DemoVehicle:
 # Later apps add their demo records (the follow-up queue, repair orders, leads) after seed_demo's own:
 # each seeder is called with the rooftops and staff by code and user name, and the command's stdout.
 seeders: list[Callable] = []
+last_seeders: list[Callable] = []  # after every other app's: they work on what the others made
 
 
-def register_seeder(seeder: Callable) -> Callable:
-    if seeder not in seeders:
-        seeders.append(seeder)
+def register_seeder(seeder: Callable, *, last: bool = False) -> Callable:
+    chosen = last_seeders if last else seeders
+    if seeder not in chosen:
+        chosen.append(seeder)
     return seeder

@@ -14,7 +14,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from crm.models import Vehicle
+from crm.choices import SurveyKind
+from crm.models import SurveyResponse, Vehicle
+from crm.surveys import survey_create
 
 from . import pricing, services
 from .choices import AppointmentStatus, PayType, RepairOrderStatus, ServiceType
@@ -213,7 +215,32 @@ def _history(rng, rooftop, settings, vehicles, parts, advisor, technician) -> in
             )
         )
     Appointment.objects.bulk_create(booked, batch_size=1000)
+    _surveys(orders, today, zone, advisor)
     return len(orders)
+
+
+SURVEY_DAYS = 90
+
+
+def _surveys(orders, today, zone, advisor) -> None:
+    """The satisfaction survey each visit of the last 90 days was sent (customer care answers them)."""
+    since = datetime.datetime.combine(today - datetime.timedelta(days=SURVEY_DAYS), datetime.time.min, tzinfo=zone)
+    recent = [order for order in orders if order.delivered_at >= since]
+    owners = {
+        vehicle.owner_id: vehicle.owner
+        for vehicle in Vehicle.objects.filter(pk__in={order.vehicle_id for order in recent}).select_related(
+            "owner", "owner__dealership"
+        )
+    }
+    for order in recent:
+        survey = survey_create(
+            subject=order,
+            customer=owners[order.customer_id],
+            kind=SurveyKind.SERVICE_VISIT,
+            staff=advisor,
+            now=order.delivered_at,
+        )
+        SurveyResponse.objects.filter(pk=survey.pk).update(created_at=order.delivered_at)
 
 
 def _today(rng, vehicles, parts, advisor, technician) -> int:

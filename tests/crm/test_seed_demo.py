@@ -60,5 +60,24 @@ def test_seed_demo_fills_the_call_queue_with_due_overdue_and_escalated_calls(db)
     escalated = call_queue(user=manager).rows
     assert [row.status for row in escalated] and {row.status for row in escalated} == {FollowUpStatus.ESCALATED}
     assert FollowUp.objects.filter(status=FollowUpStatus.DONE, satisfaction__gte=4).exists()
-    assert FollowUp.objects.filter(kind=FollowUpKind.COMPLAINT_CALLBACK).count() == 2  # one unhappy answer a rooftop
+    # one unhappy follow-up answer a rooftop opens a complaint with its call-back (low surveys open more)
+    from crm.models import Complaint
+
+    from_calls = Complaint.objects.filter(source="followup_call")
+    assert from_calls.count() == 2
+    assert (
+        FollowUp.objects.filter(kind=FollowUpKind.COMPLAINT_CALLBACK, subject_id__in=from_calls.values("pk")).count()
+        == 2
+    )
     assert FollowUp.objects.filter(kind=FollowUpKind.MAINTENANCE_DUE).exists()
+
+
+def test_seed_demo_answers_surveys_and_works_complaints(db):
+    from crm.models import Complaint, SurveyResponse
+
+    call_command("seed_demo", customers=40, stdout=StringIO())
+    answered = SurveyResponse.objects.filter(status="answered")
+    assert answered.count() >= 20 and SurveyResponse.objects.filter(status="sent").exists()
+    assert answered.filter(channel="call").exists() and answered.filter(channel="link").exists()
+    assert answered.filter(complaint__isnull=False).exists()  # a low score opened a complaint
+    assert len(set(Complaint.objects.values_list("status", flat=True))) >= 3

@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 f"({Customer.objects.count()} customers, {Vehicle.objects.count()} vehicles in all)."
             )
         )
-        for seeder in demo.seeders:
+        for seeder in [*demo.seeders, *demo.last_seeders]:
             seeder(rooftops=rooftops, staff=staff, stdout=self.stdout)
         self.stdout.write("Demo logins (user name / password):")
         for username, _name, role, codes in STAFF:
