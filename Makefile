@@ -36,6 +36,7 @@ bench: install
 	$(PY) -m bench.followup
 	$(PY) -m bench.queue
 	$(PY) -m bench.service
+	$(PY) -m bench.sales
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests --no-obsolete
