@@ -124,3 +124,44 @@ class SurveyStatus(models.TextChoices):
 class SurveyChannel(models.TextChoices):
     LINK = "link", _("Link sent to the customer")
     CALL = "call", _("Asked on the phone")
+
+
+class SalesChannel(models.TextChoices):
+    """Where the car was sold: the retention page compares own sales with the secondary network's."""
+
+    OWN = "own", _("Our showroom")
+    SECONDARY = "secondary", _("Secondary network")
+    OTHER_DEALER = "other_dealer", _("Another dealer")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class VoucherKind(models.TextChoices):
+    REFERRAL = "referral", _("Referral fund")
+    CONSOLATION = "consolation", _("Complaint consolation")
+    LOYALTY = "loyalty", _("Loyalty reward")
+    WIN_BACK = "win_back", _("Win-back")
+
+
+class VoucherStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    REDEEMED = "redeemed", _("Redeemed")
+    VOID = "void", _("Void")
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    RUNNING = "running", _("Running")
+    FINISHED = "finished", _("Finished")
+
+
+class CampaignChannel(models.TextChoices):
+    CALL = "call", _("Phone call")
+    SMS = "sms", _("SMS")
+    WECHAT = "wechat", _("WeChat")
+    EMAIL = "email", _("Email")
+
+
+class RevealedField(models.TextChoices):
+    MOBILE = "mobile", _("Mobile")
+    OTHER_PHONE = "other_phone", _("Other phone")
+    ID_NUMBER = "id_number", _("ID number")

@@ -6,6 +6,7 @@ import zoneinfo
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 
 from .choices import (
     OPEN_COMPLAINT_STATUSES,
+    CampaignChannel,
+    CampaignStatus,
     Channel,
     ComplaintCategory,
     ComplaintSource,
@@ -25,12 +28,16 @@ from .choices import (
     CustomerSource,
     PlateRule,
     QuestionScale,
+    RevealedField,
     Role,
+    SalesChannel,
     Salutation,
     Severity,
     SurveyChannel,
     SurveyKind,
     SurveyStatus,
+    VoucherKind,
+    VoucherStatus,
     Weekday,
 )
 from .querysets import DealershipQuerySet, DealershipRootQuerySet, NameGrams
@@ -191,6 +198,11 @@ class Customer(models.Model):
         verbose_name=_("responsible staff"),
     )
     notes = models.TextField(_("notes"), blank=True)
+    address = models.CharField(_("address"), max_length=300, blank=True)
+    id_number = models.CharField(
+        _("ID number"), max_length=20, blank=True, help_text=_("Masked everywhere but on a logged click.")
+    )
+    tags = ArrayField(models.CharField(max_length=30), verbose_name=_("tags"), default=list, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -204,7 +216,10 @@ class Customer(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("view_customer_phone", _("Can see customers' full phone numbers"))]
+        permissions = [
+            ("view_customer_phone", _("Can see customers' full phone numbers")),
+            ("export_customer", _("Can export customers who consented to CSV")),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["dealership", "mobile"],
@@ -230,6 +245,7 @@ class Customer(models.Model):
             GinIndex(OpClass("other_phone", name="gin_trgm_ops"), name="crm_customer_other_trgm"),
             models.Index(fields=["dealership", "-created_at"], name="crm_customer_recent"),
             models.Index(fields=["owner"], name="crm_customer_owner"),
+            GinIndex(fields=["tags"], name="crm_customer_tags"),
         ]
 
     def __str__(self) -> str:
@@ -272,6 +288,9 @@ class Vehicle(models.Model):
         blank=True,
         related_name="vehicles",
         verbose_name=_("current owner"),
+    )
+    sales_channel = models.CharField(
+        _("sold through"), max_length=14, choices=SalesChannel.choices, default=SalesChannel.UNKNOWN
     )
     odometer_km = models.PositiveIntegerField(_("odometer (km)"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -576,3 +595,237 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.question_id}: {self.score if self.score is not None else self.text[:20]}"
+
+
+class CareSettings(models.Model):
+    """A rooftop's customer-care rules: when a customer counts as lost, and loyalty points."""
+
+    dealership = models.OneToOneField(Dealership, on_delete=models.CASCADE, related_name="care_settings")
+    lost_after_months = models.PositiveSmallIntegerField(
+        _("a vehicle is lost after (months without a visit)"), default=12, validators=[MinValueValidator(1)]
+    )
+    points_per_100_yuan = models.PositiveSmallIntegerField(_("loyalty points per ¥100 paid"), default=1)
+
+    class Meta:
+        verbose_name = _("customer-care settings")
+        verbose_name_plural = _("customer-care settings")
+
+    def __str__(self) -> str:
+        return str(self.dealership)
+
+    @classmethod
+    def of(cls, dealership: Dealership) -> CareSettings:
+        settings, _created = cls.objects.get_or_create(dealership=dealership)
+        return settings
+
+
+class LoyaltyTier(models.Model):
+    """A loyalty level 会员等级 reached at a number of points, per rooftop."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.CASCADE, related_name="loyalty_tiers")
+    name = models.CharField(_("tier"), max_length=40)
+    threshold = models.PositiveIntegerField(_("from (points)"))
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dealership", "threshold"]
+        constraints = [
+            models.UniqueConstraint(fields=["dealership", "threshold"], name="crm_tier_threshold"),
+            models.UniqueConstraint(fields=["dealership", "name"], name="crm_tier_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PointsEntry(models.Model):
+    """Loyalty points earned (a paid invoice) or spent; the balance is their sum. One entry per subject
+    and reason, so a paid invoice never earns twice."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="points")
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=40)
+    subject_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "reason"],
+                condition=Q(subject_id__isnull=False),
+                name="crm_points_once_per_subject",
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="crm_points_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.points:+d} {self.reason}"
+
+
+class Segment(models.Model):
+    """A saved customer segment 客户细分: its criteria (validated by ``crm.segments``) and a live count."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="segments")
+    name = models.CharField(_("name"), max_length=100)
+    criteria = models.JSONField(_("criteria"), default=dict)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [models.UniqueConstraint(fields=["dealership", "name"], name="crm_segment_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExportLog(models.Model):
+    """Who exported which customers, when (the audit of every CSV export)."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    segment = models.ForeignKey(Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="exports")
+    criteria = models.JSONField(default=dict)
+    row_count = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} · {self.row_count} · {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RevealLog(models.Model):
+    """A masked phone or ID number shown in full on a click: who, whose, which, when."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    field = models.CharField(max_length=12, choices=RevealedField.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="crm_reveal_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw {self.field} of {self.customer_id}"
+
+
+class VoucherType(models.Model):
+    """A kind of voucher 代金券 a rooftop issues: its value and how long it is valid."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="voucher_types")
+    kind = models.CharField(_("kind"), max_length=12, choices=VoucherKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    value = models.DecimalField(
+        _("value"), max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    valid_days = models.PositiveSmallIntegerField(_("valid for (days)"), default=90, validators=[MinValueValidator(1)])
+    active = models.BooleanField(_("in use"), default=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["dealership", "kind", "name"]
+        constraints = [models.UniqueConstraint(fields=["dealership", "name"], name="crm_voucher_type_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    """A campaign 营销活动: a segment, an offer (a voucher type), a channel and its dates; running it
+    turns the segment into calls or messages through the follow-up engine."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=100)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    offer = models.CharField(_("offer"), max_length=300, blank=True)
+    voucher_type = models.ForeignKey(
+        VoucherType, on_delete=models.PROTECT, null=True, blank=True, related_name="campaigns"
+    )
+    channel = models.CharField(
+        _("channel"), max_length=8, choices=CampaignChannel.choices, default=CampaignChannel.CALL
+    )
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="crm_campaign_dates")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Voucher(models.Model):
+    """One voucher issued to one customer: single use, valid between two dates, redeemed on a repair order
+    or a sales order (a conditional update: two redemptions at once, one wins)."""
+
+    dealership = models.ForeignKey(Dealership, on_delete=models.PROTECT, related_name="vouchers")
+    voucher_type = models.ForeignKey(VoucherType, on_delete=models.PROTECT, related_name="vouchers")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="vouchers")
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="vouchers")
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"))
+    status = models.CharField(_("status"), max_length=10, choices=VoucherStatus.choices, default=VoucherStatus.ISSUED)
+    issued_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    redeemed_at = models.DateTimeField(_("redeemed at"), null=True, blank=True)
+    redeemed_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    redeemed_on_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    redeemed_on_id = models.BigIntegerField(null=True, blank=True)
+    redeemed_amount = models.DecimalField(
+        _("revenue of the order it was redeemed on"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+
+    objects = DealershipQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("voucher")
+        verbose_name_plural = _("vouchers")
+        constraints = [
+            models.CheckConstraint(condition=Q(valid_until__gte=F("valid_from")), name="crm_voucher_dates"),
+            models.CheckConstraint(
+                condition=Q(status="redeemed", redeemed_at__isnull=False) | ~Q(status="redeemed"),
+                name="crm_voucher_redeemed_when",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "status"], name="crm_voucher_customer"),
+            models.Index(fields=["campaign", "status"], name="crm_voucher_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

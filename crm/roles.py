@@ -94,6 +94,27 @@ DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += [
 ]
 
 
+# Added by crm.0013: customer care. Specialists and managers build segments and run campaigns; the
+# front desks issue and redeem vouchers; only managers export (and every export is logged).
+CARE_DESK = [
+    f"crm.{action}_{model}" for model in ("segment", "campaign", "voucher") for action in ("view", "add", "change")
+] + ["crm.view_vouchertype", "crm.view_pointsentry", "crm.view_loyaltytier", "crm.view_caresettings"]
+DEFAULT_PERMISSIONS[Role.CUSTOMER_SPECIALIST] += CARE_DESK
+DEFAULT_PERMISSIONS[Role.MANAGER] += [
+    *CARE_DESK,
+    "crm.export_customer",
+    *[f"crm.{a}_{m}" for m in ("vouchertype", "loyaltytier", "caresettings") for a in ("add", "change")],
+]
+for _role in (Role.SERVICE_ADVISOR, Role.SALES_CONSULTANT):
+    DEFAULT_PERMISSIONS[_role] += ["crm.view_voucher", "crm.change_voucher", "crm.add_voucher", "crm.view_pointsentry"]
+DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += [
+    f"crm.{action}_{model}"
+    for model in ("segment", "campaign", "voucher", "vouchertype", "pointsentry", "loyaltytier", "caresettings")
+    for action in ("view", "add", "change", "delete")
+] + ["crm.export_customer", "crm.view_exportlog", "crm.view_reveallog"]
+DEFAULT_PERMISSIONS[Role.MANAGER] += ["crm.view_exportlog", "crm.view_reveallog"]
+
+
 # Added by service.0002: appointments, repair orders and the workshop. Technicians work orders but
 # never see payments; nobody but the front desk records the customer's approval (a service check).
 def _service(models: str, actions: str) -> list[str]:

@@ -15,6 +15,8 @@ class FollowUpKind(models.TextChoices):
     GREETING = "greeting", _("Greeting")
     READY_NOTICE = "ready_notice", _("Vehicle ready notice")
     APPROVAL_REQUEST = "approval_request", _("Request to approve additional work")
+    CAMPAIGN_CALL = "campaign_call", _("Campaign call")
+    CAMPAIGN_MESSAGE = "campaign_message", _("Campaign message")
 
 
 # Automated messages go out through a channel; everything else is a call in the queue.
@@ -25,6 +27,7 @@ MESSAGE_KINDS = frozenset(
         FollowUpKind.GREETING,
         FollowUpKind.READY_NOTICE,
         FollowUpKind.APPROVAL_REQUEST,
+        FollowUpKind.CAMPAIGN_MESSAGE,
     }
 )
 
