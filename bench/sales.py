@@ -465,14 +465,14 @@ LOAD_SQL = (
         f"""
         INSERT INTO crm_customer (
             id, dealership_id, kind, full_name, salutation, mobile, other_phone, email, preferred_channel,
-            marketing_consent, source, notes, version, created_at, updated_at, owner_id)
+            marketing_consent, source, notes, address, id_number, tags, version, created_at, updated_at, owner_id)
         SELECT i, rooftop, 'person',
             (%(surnames)s::text[])[1 + i %% 16] || (%(given)s::text[])[1 + (i / 16) %% 16]
                 || CASE WHEN i %% 3 = 0 THEN (%(given)s::text[])[1 + (i / 256) %% 16] ELSE '' END,
             (ARRAY['mr', 'ms'])[1 + i %% 2], '+86139' || lpad(i::text, 8, '0'), '', '',
             (ARRAY['phone', 'wechat', 'sms'])[1 + i %% 3], i %% 4 = 0,
             (ARRAY['walk_in', 'phone', 'web', 'referral', 'event', 'secondary_network', 'other'])[1 + (k / 4 + c) %% 7],
-            '', 1, created, created, owner
+            '', '', '', '{{}}', 1, created, created, owner
         FROM (SELECT i, {LEAD} FROM generate_series(1, %(leads)s) AS i) AS g
         """,
     ),
@@ -493,7 +493,7 @@ LOAD_SQL = (
             CASE WHEN i %% 5 = 0 THEN '大众 宝来 2016' ELSE '' END, i %% 3 = 0, stage, grade,
             CASE WHEN stage <> 'new' THEN least(created + interval '2 days', now() - interval '1 hour') END,
             CASE WHEN stage = 'new' THEN (created AT TIME ZONE %(zone)s)::date + 1
-                WHEN k < 150 THEN %(today)s::date + (k * 37) %% 24 - 4 END,
+                WHEN k < 150 AND k NOT IN (44, 69) THEN %(today)s::date + (k * 37) %% 24 - 4 END,
             CASE WHEN stage = 'lost' THEN 'approved' WHEN k IN (44, 69) THEN 'applied' ELSE '' END,
             CASE WHEN stage = 'lost' OR k IN (44, 69)
                 THEN ((i - 1) / %(per_consultant)s / %(per_rooftop)s) * 5 + k %% 5 + 1 END,
