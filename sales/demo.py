@@ -146,11 +146,8 @@ class Story:
 
 
 def seed(*, rooftops, staff, stdout) -> None:
-    try:
-        import time_machine  # a dev dependency: the steps are placed in the past with it
-    except ImportError:
-        stdout.write("Demo sales skipped: install time-machine (pip install time-machine) to seed leads.")
-        return
+    import time_machine  # the steps are placed in the past with it
+
     rng = random.Random(20261124)
     totals: Counter = Counter()
     for rooftop in rooftops.values():
@@ -573,9 +570,6 @@ class RooftopSeeder:
             story.delivery_at = self._at(self.today + datetime.timedelta(days=2), 10)
         with self._then(story, 30):
             services.order_schedule_delivery(actor=story.consultant, order_id=order.pk, delivery_at=story.delivery_at)
-        if story.plan.fate == Stage.ORDERED:
-            # Paid in full, the car is sold and waits for its delivery day; no service marks it so yet.
-            StockVehicle.objects.filter(pk=order.stock_vehicle_id).update(status=StockStatus.SOLD)
 
     def _step_deliver(self, story: Story) -> None:
         order = story.order

@@ -723,6 +723,7 @@ def order_payment(*, actor: User, order_id: int, amount: Decimal) -> Order:
     if order.paid == order.total:
         order.status = OrderStatus.PAID
         fields.append("status")
+        StockVehicle.objects.filter(pk=order.stock_vehicle_id).update(status=StockStatus.SOLD)
     order.version += 1
     order.save(update_fields=[*fields, "version", "updated_at"])
     return order

@@ -11,7 +11,7 @@ from crm.models import Customer
 from followup.choices import FollowUpKind
 from followup.models import FollowUp
 from sales import services
-from sales.choices import LostReview, OrderStatus, Stage
+from sales.choices import LostReview, OrderStatus, Stage, StockStatus
 from sales.models import Activity, Lead, Order, Quote, StockVehicle
 from sales.models import TestDrive as Drive
 
@@ -215,6 +215,7 @@ def test_order_page_takes_payments_and_refuses_an_unpaid_delivery(client, showro
             and not FollowUp.objects.filter(kind=FollowUpKind.DELIVERY_FOLLOWUP).exists()
         )
         client.post(f"/sales/orders/{order.pk}/payment/", {"amount": "199900.00"})
+        assert StockVehicle.objects.get(vin=VIN).status == StockStatus.SOLD  # paid in full: sold
         missing_pdi = client.post(f"/sales/orders/{order.pk}/deliver/", {"delivery_advisor": advisor.pk})
         assert missing_pdi.status_code == 400 and "Tick every PDI item" in missing_pdi.content.decode()
         delivered = client.post(f"/sales/orders/{order.pk}/deliver/", {"delivery_advisor": advisor.pk, **ticks})
