@@ -11,7 +11,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.db.models.functions import Reverse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -198,11 +198,18 @@ class Customer(models.Model):
         verbose_name=_("responsible staff"),
     )
     notes = models.TextField(_("notes"), blank=True)
-    address = models.CharField(_("address"), max_length=300, blank=True)
+    # database defaults too, so bulk loaders that predate these columns (benchmarks, imports) still work
+    address = models.CharField(_("address"), max_length=300, blank=True, db_default="")
     id_number = models.CharField(
-        _("ID number"), max_length=20, blank=True, help_text=_("Masked everywhere but on a logged click.")
+        _("ID number"),
+        max_length=20,
+        blank=True,
+        db_default="",
+        help_text=_("Masked everywhere but on a logged click."),
     )
-    tags = ArrayField(models.CharField(max_length=30), verbose_name=_("tags"), default=list, blank=True)
+    tags = ArrayField(
+        models.CharField(max_length=30), verbose_name=_("tags"), default=list, db_default=Value([]), blank=True
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -290,7 +297,11 @@ class Vehicle(models.Model):
         verbose_name=_("current owner"),
     )
     sales_channel = models.CharField(
-        _("sold through"), max_length=14, choices=SalesChannel.choices, default=SalesChannel.UNKNOWN
+        _("sold through"),
+        max_length=14,
+        choices=SalesChannel.choices,
+        default=SalesChannel.UNKNOWN,
+        db_default=SalesChannel.UNKNOWN,
     )
     odometer_km = models.PositiveIntegerField(_("odometer (km)"), null=True, blank=True, editable=False)
     version = models.PositiveIntegerField(default=1, editable=False)
