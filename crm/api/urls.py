@@ -9,3 +9,7 @@ router.register("vehicles", views.VehicleViewSet, basename="vehicle")
 router.register("complaints", views.ComplaintViewSet, basename="complaint")
 
 urlpatterns = router.urls
+
+from . import retention  # noqa: E402 - retention, data quality and merges, appended
+
+urlpatterns = [*urlpatterns, *retention.urlpatterns]
