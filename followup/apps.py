@@ -9,14 +9,15 @@ class FollowupConfig(AppConfig):
     verbose_name = _("Follow-up")
 
     def ready(self):
-        from crm import demo, hooks, panels
+        from crm import campaigns, demo, hooks, panels
 
         from . import demo as followup_demo
-        from .services import schedule_complaint_callback_hook
+        from .services import campaign_contacts_cancel, campaign_launch, schedule_complaint_callback_hook
         from .views import customer_panel_context
 
         demo.register_seeder(followup_demo.seed)
         hooks.register_complaint_callback(schedule_complaint_callback_hook)
+        campaigns.register_contact_engine(launch=campaign_launch, cancel=campaign_contacts_cancel)
 
         panels.register(
             panels.customer_panels,

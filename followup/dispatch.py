@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.choices import Channel
+from crm.vouchers import code_display
 
 from .calendar import RooftopCalendar
 from .channels import ChannelError, Provider, provider_for, rate_limit
@@ -256,7 +257,26 @@ def message_text(followup: FollowUp) -> str:
                 "name": name,
                 "url": followup.data.get("url", ""),
             }
+        if followup.kind == FollowUpKind.CAMPAIGN_MESSAGE:
+            return campaign_message_text(followup, dealership.name, name)
         return _("%(rooftop)s sends %(name)s its best wishes.") % {"rooftop": dealership.name, "name": name}
+
+
+def campaign_message_text(followup: FollowUp, rooftop: str, name: str) -> str:
+    """A campaign's marketing message: its offer, and the customer's voucher code when it comes with one."""
+    data = followup.data
+    text = _("%(rooftop)s: %(name)s, %(offer)s") % {
+        "rooftop": rooftop,
+        "name": name,
+        "offer": data.get("offer") or data.get("campaign", ""),
+    }
+    if data.get("voucher_code"):
+        text += " " + _("Your voucher %(code)s is worth ¥%(value)s until %(until)s: show it at the front desk.") % {
+            "code": code_display(data["voucher_code"]),
+            "value": data.get("voucher_value", ""),
+            "until": data.get("valid_until", ""),
+        }
+    return text
 
 
 def _settle_unknown(followup: FollowUp, message: Message) -> str:

@@ -7,6 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Customer, Dealership, User
@@ -96,6 +98,12 @@ class FollowUp(models.Model):
                 name="followup_two_day",
             ),
             models.Index(fields=["subject_type", "subject_id"], name="followup_subject"),
+            # A campaign's calls and messages (its results, and cancelling them when it finishes).
+            models.Index(
+                Cast(KeyTextTransform("campaign_id", "data"), models.BigIntegerField()),
+                condition=Q(kind__in=[FollowUpKind.CAMPAIGN_CALL, FollowUpKind.CAMPAIGN_MESSAGE]),
+                name="followup_campaign",
+            ),
             models.Index(fields=["customer", "-due_at"], name="followup_customer"),
         ]
 

@@ -2,6 +2,8 @@
 
 from django.utils.translation import gettext_lazy as _
 
+from crm.vouchers import code_display
+
 from .choices import FollowUpKind
 
 GREETING = _(
@@ -57,6 +59,11 @@ SCRIPTS = {
     ],
     FollowUpKind.SURVEY: [_("Ask the survey questions in order and note each answer.")],
     FollowUpKind.GREETING: [_("Give the rooftop's wishes; ask whether we can do anything for the customer.")],
+    FollowUpKind.CAMPAIGN_CALL: [
+        _("We are calling our valued customers about an offer: %(offer)s"),
+        _("Would you like to book a visit to use it? (Booked: choose that outcome and note the time.)"),
+        _("If they are not interested, thank them and don't insist; note why."),
+    ],
 }
 
 
@@ -84,8 +91,19 @@ def script_for(followup, specialist) -> dict:
         "date": (data.get("delivered_at") or followup.created_at.isoformat())[:10],
         "when": when,
         "reason": maintenance_reason(data),
+        "offer": data.get("offer") or data.get("campaign", ""),
     }
     steps = [str(step) % values for step in SCRIPTS.get(followup.kind, [])]
+    if data.get("voucher_code"):
+        steps.insert(
+            1,
+            str(_("A voucher of ¥%(value)s is waiting for you, code %(code)s, valid until %(until)s."))
+            % {
+                "value": data.get("voucher_value", ""),
+                "code": code_display(data["voucher_code"]),
+                "until": data.get("valid_until", ""),
+            },
+        )
     if data.get("declined_work"):
         steps.append(
             str(_("Last time the customer postponed: %(work)s. Offer to do it on the same visit."))

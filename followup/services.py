@@ -13,8 +13,8 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import ComplaintSource, Role
-from crm.models import Customer, Dealership, User
+from crm.choices import CampaignChannel, ComplaintSource, Role
+from crm.models import Customer, Dealership, User, Voucher
 from crm.services import complaint_callback_result, complaint_open
 from crm.surveys import survey_create, survey_url
 
@@ -392,3 +392,89 @@ def _open_complaint(followup: FollowUp, actor: User, notes: str) -> None:
         from .notify import notify_staff
 
         transaction.on_commit(lambda: notify_staff(user_id=responsible.pk, complaint_id=complaint.pk))
+
+
+# --- campaigns ----------------------------------------------------------------------------------
+
+CAMPAIGN_BATCH = 1_000
+
+
+def _campaign_data(campaign, voucher=None) -> dict:
+    data = {"campaign_id": campaign.pk, "campaign": campaign.name, "offer": campaign.offer}
+    if voucher is not None:
+        data |= {
+            "voucher_code": voucher.code,
+            "voucher_value": str(voucher.value),
+            "valid_until": voucher.valid_until.isoformat(),
+        }
+    return data
+
+
+@transaction.atomic
+def campaign_launch(*, actor: User, campaign_id: int):
+    """Launch a draft campaign: each customer of its segment it may contact (``crm.campaigns.campaign_audience``)
+    gets, with a voucher type attached, a voucher, and a call in the queue (channel call) or a marketing
+    message (the other channels, consenting customers only), due inside business hours and the customer's
+    window from the start date. The campaign is locked and must be a draft: launching twice adds nothing.
+
+    The follow-up's subject is the customer's voucher (one per customer per campaign); without a voucher
+    type it is the customer, so a customer owed a campaign call already is not called twice at once.
+    """
+    from crm import campaigns
+    from crm.vouchers import vouchers_issue_many
+
+    campaign = campaigns.campaign_for_change(actor=actor, campaign_id=campaign_id)
+    campaigns.campaign_check_launch(campaign)
+    calendar = RooftopCalendar.of(campaign.dealership)
+    starts_at = max(
+        timezone.now(), datetime.datetime.combine(campaign.starts_on, datetime.time.min, tzinfo=calendar.zone)
+    )
+    ends_at = datetime.datetime.combine(
+        campaign.ends_on + datetime.timedelta(days=1), datetime.time.min, tzinfo=calendar.zone
+    )
+    is_call = campaign.channel == CampaignChannel.CALL
+    kind = FollowUpKind.CAMPAIGN_CALL if is_call else FollowUpKind.CAMPAIGN_MESSAGE
+    audience = campaigns.campaign_audience(campaign).order_by("pk")
+    customer_type = ContentType.objects.get_for_model(Customer)
+    voucher_type = ContentType.objects.get_for_model(Voucher)
+    last_pk = 0
+    while True:
+        customers = list(audience.filter(pk__gt=last_pk)[:CAMPAIGN_BATCH])
+        if not customers:
+            break
+        last_pk = customers[-1].pk
+        vouchers = (
+            vouchers_issue_many(actor=actor, customers=customers, voucher_type=campaign.voucher_type, campaign=campaign)
+            if campaign.voucher_type
+            else [None] * len(customers)
+        )
+        rows = []
+        for customer, voucher in zip(customers, vouchers, strict=True):
+            due_at = calendar.next_contact_time(starts_at, customer)
+            rows.append(
+                FollowUp(
+                    dealership_id=campaign.dealership_id,
+                    kind=kind,
+                    customer=customer,
+                    subject_type=voucher_type if voucher else customer_type,
+                    subject_id=voucher.pk if voucher else customer.pk,
+                    due_at=due_at,
+                    window_ends_at=max(ends_at, due_at) if is_call else None,
+                    team=Role.CUSTOMER_SPECIALIST.value if is_call else "",
+                    data=_campaign_data(campaign, voucher),
+                )
+            )
+        FollowUp.objects.bulk_create(rows, ignore_conflicts=True)
+    campaigns.campaign_mark_running(campaign)
+    return campaign
+
+
+def campaign_contacts_cancel(*, campaign) -> int:
+    """The campaign is over: its calls and messages not made yet are cancelled; returns rows cancelled."""
+    from crm.campaigns import campaign_contacts
+
+    return (
+        campaign_contacts(campaign.pk)
+        .filter(status__in=LIVE_STATUSES)
+        .update(status=FollowUpStatus.CANCELLED, claimed_until=None, updated_at=timezone.now())
+    )

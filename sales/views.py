@@ -17,11 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 
+from crm.care_forms import VoucherRedeemForm
 from crm.choices import Role
-from crm.forms import add_service_errors
+from crm.forms import add_service_errors, bootstrap
 from crm.models import Customer, Dealership, User
 from crm.querysets import user_dealership_ids
 from crm.views import PagedListMixin, phones_for
+from crm.vouchers import code_display, voucher_redeem, vouchers_redeemed_on
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
@@ -526,10 +528,11 @@ class OrderDetailView(RolePermissionRequiredMixin, TemplateView):
             "schedule": forms.DeliveryAppointmentForm(initial={"delivery_at": order.delivery_at}),
             "deliver": forms.DeliverForm(advisors=self.advisors(order)),
         }
-        if bound is not None:
+        if bound is not None and error_action != "redeem-voucher":
             built[error_action] = bound
         for form in built.values():
             form.styled()
+        voucher_form = bound if error_action == "redeem-voucher" else VoucherRedeemForm()
         return super().get_context_data(
             order=order,
             forms=built,
@@ -537,6 +540,11 @@ class OrderDetailView(RolePermissionRequiredMixin, TemplateView):
             due=order.total - order.paid,
             OrderStatus=OrderStatus,
             can_change=self.request.user.has_perm("sales.change_order"),
+            vouchers=vouchers_redeemed_on(order),
+            voucher_form=bootstrap(voucher_form, small=True),
+            may_redeem=self.request.user.has_perm("sales.change_order")
+            and self.request.user.has_perm("crm.change_voucher")
+            and order.status != OrderStatus.CANCELLED,
             **kwargs,
         )
 
@@ -546,6 +554,8 @@ class OrderActionView(OrderDetailView):
     permission_required = "sales.change_order"
 
     def post(self, request, pk, action):
+        if action == "redeem-voucher":
+            return self.redeem_voucher(request, pk)
         form_class = ORDER_ACTIONS.get(action)
         if form_class is None:
             raise Http404
@@ -572,6 +582,30 @@ class OrderActionView(OrderDetailView):
             else:
                 return redirect("sales:order-detail", pk=pk)
         response = self.render_to_response(self.get_context_data(bound=form, error_action=action))
+        response.status_code = status
+        return response
+
+    def redeem_voucher(self, request, pk):
+        """The front desk types the customer's voucher code; it is redeemed against the order's total."""
+        order = self.order("change")
+        form = VoucherRedeemForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                voucher = voucher_redeem(
+                    actor=request.user, code=form.cleaned_data["code"], subject=order, amount=order.total
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+                status = 409 if isinstance(error, Conflict) else 400
+            else:
+                messages.success(
+                    request,
+                    _("Voucher %(code)s (%(name)s, ¥%(value)s) redeemed on this order.")
+                    % {"code": code_display(voucher.code), "name": voucher.voucher_type.name, "value": voucher.value},
+                )
+                return redirect("sales:order-detail", pk=pk)
+        response = self.render_to_response(self.get_context_data(bound=form, error_action="redeem-voucher"))
         response.status_code = status
         return response
 

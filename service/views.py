@@ -23,6 +23,7 @@ from crm.models import Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.search import search as search_records
 from crm.views import PagedListMixin
+from crm.vouchers import code_display, voucher_redeem, vouchers_redeemed_on
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
@@ -206,6 +207,8 @@ class RepairOrderDetailView(RolePermissionRequiredMixin, TemplateView):
             open_statuses=BOARD_STATUSES,
             S=RepairOrderStatus,
             zone=order.dealership.zone,
+            vouchers=vouchers_redeemed_on(order),
+            may_redeem=user.has_perm("crm.change_voucher") and order.status != RepairOrderStatus.CANCELLED,
             **kwargs,
         )
 
@@ -339,6 +342,19 @@ class RepairOrderActionView(RepairOrderDetailView):
                 messages.success(request, _("The approval link is on its way to the customer."))
             elif action == "issue":
                 services.part_issue(actor=actor, part_line_id=int(request.POST.get("line", "0")))
+            elif action == "redeem-voucher":
+                order = RepairOrder.objects.for_user(actor).select_related("dealership").get(pk=pk)
+                voucher = voucher_redeem(
+                    actor=actor,
+                    code=request.POST.get("code", ""),
+                    subject=order,
+                    amount=pricing.totals(order).customer_due,
+                )
+                messages.success(
+                    request,
+                    _("Voucher %(code)s (%(name)s, ¥%(value)s) redeemed on this order.")
+                    % {"code": code_display(voucher.code), "name": voucher.voucher_type.name, "value": voucher.value},
+                )
             else:
                 raise Http404
         except ObjectDoesNotExist:

@@ -13,3 +13,10 @@ urlpatterns = router.urls
 from . import retention  # noqa: E402 - retention, data quality and merges, appended
 
 urlpatterns = [*urlpatterns, *retention.urlpatterns]
+
+from . import care  # noqa: E402 - the customer-care routes, appended
+
+router.register("campaigns", care.CampaignViewSet, basename="campaign")
+router.register("vouchers", care.VoucherViewSet, basename="voucher")
+router.register("voucher-types", care.VoucherTypeViewSet, basename="voucher-type")
+urlpatterns = router.urls

@@ -214,6 +214,9 @@ SPECTACULAR_SETTINGS = {
         "PaymentMethodEnum": "service.choices.PaymentMethod",
         "ComplaintStatusEnum": "crm.choices.ComplaintStatus",
         "ComplaintSourceEnum": "crm.choices.ComplaintSource",
+        "VoucherKindEnum": "crm.choices.VoucherKind",
+        "CampaignChannelEnum": "crm.choices.CampaignChannel",
+        "RedeemedOnEnum": "crm.vouchers.REDEEMABLE_CHOICES",
     },
 }
 
