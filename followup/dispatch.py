@@ -259,6 +259,11 @@ def message_text(followup: FollowUp) -> str:
             }
         if followup.kind == FollowUpKind.CAMPAIGN_MESSAGE:
             return campaign_message_text(followup, dealership.name, name)
+        if followup.kind == FollowUpKind.GREETING and followup.data.get("occasion") == "birthday":
+            return _("%(rooftop)s: happy birthday, %(name)s! All of us wish you a wonderful year.") % {
+                "rooftop": dealership.name,
+                "name": name,
+            }
         return _("%(rooftop)s sends %(name)s its best wishes.") % {"rooftop": dealership.name, "name": name}
 
 

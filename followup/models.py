@@ -6,7 +6,7 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -62,6 +62,13 @@ class FollowUp(models.Model):
                 fields=["kind", "subject_type", "subject_id"],
                 condition=Q(status__in=LIVE_STATUSES),
                 name="followup_one_live_per_kind_and_subject",
+            ),
+            # A birthday greeting once a year per customer, whatever became of last year's.
+            models.UniqueConstraint(
+                F("customer"),
+                KeyTextTransform("birthday_year", "data"),
+                condition=Q(kind=FollowUpKind.GREETING),
+                name="followup_birthday_once_a_year",
             ),
         ]
         indexes = [

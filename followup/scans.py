@@ -5,6 +5,7 @@
   customer declined on an earlier visit rides along on the call.
 * ``scan_no_shows`` (every few minutes): appointments past their slot with no arrival get a care
   call 预约逾时关怀.
+* ``scan_birthdays`` (daily): consenting customers get a birthday greeting 生日祝福 on the day.
 
 ``followup`` never imports ``service``: the service app plugs in here from its ``AppConfig.ready()``
 with ``register_booked_vehicles`` (which vehicles already have an appointment coming),
@@ -14,6 +15,7 @@ with ``register_booked_vehicles`` (which vehicles already have an appointment co
 
 from __future__ import annotations
 
+import calendar as calendar_module
 import dataclasses
 import datetime
 from collections.abc import Callable, Iterable
@@ -23,8 +25,8 @@ from django.db import models, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from crm.choices import Role
-from crm.models import Customer, Vehicle
+from crm.choices import Channel, Role
+from crm.models import Customer, Dealership, Vehicle
 
 from .calendar import RooftopCalendar
 from .choices import FollowUpKind, FollowUpStatus
@@ -184,3 +186,57 @@ def schedule_no_show_care(missed: NoShow, *, now: datetime.datetime) -> int:
         data={"starts_at": missed.starts_at.isoformat(), "responsible_id": missed.advisor_id},
     )
     return 1
+
+
+def _born_today(today: datetime.date) -> Q:
+    """Customers whose birthday is ``today``; those born on 29 February celebrate on the 28th in other years."""
+    born = Q(born_on__month=today.month, born_on__day=today.day)
+    if today.month == 2 and today.day == 28 and not calendar_module.isleap(today.year):
+        born |= Q(born_on__month=2, born_on__day=29)
+    return born
+
+
+def scan_birthdays(*, now: datetime.datetime | None = None) -> int:
+    """Daily: a birthday greeting for every consenting customer whose birthday is today at their rooftop,
+    due at the first moment of the day inside its hours and the customer's window; returns greetings made.
+
+    The greeting's subject is the customer and its data says ``birthday_year``: a unique index on the two
+    (``followup_birthday_once_a_year``) keeps it to once a year, whether the scan runs again or twice at once.
+    """
+    now = now or timezone.now()
+    made = 0
+    customer_type = ContentType.objects.get_for_model(Customer)
+    for dealership in Dealership.objects.prefetch_related("business_hours", "holidays").order_by("pk"):
+        today = timezone.localdate(now, dealership.zone)
+        greeted = FollowUp.objects.filter(
+            kind=FollowUpKind.GREETING, customer=OuterRef("pk"), data__birthday_year=today.year
+        )
+        customers = (
+            Customer.objects.filter(_born_today(today), dealership=dealership, marketing_consent=True)
+            .filter(~Q(mobile="") | Q(preferred_channel=Channel.EMAIL, email__gt=""))
+            .exclude(Exists(greeted))
+            .order_by("pk")
+        )
+        calendar = RooftopCalendar.of(dealership)
+        start = max(now, datetime.datetime.combine(today, datetime.time.min, tzinfo=calendar.zone))
+        last_pk = 0
+        while True:
+            batch = list(customers.filter(pk__gt=last_pk)[:CHUNK])
+            if not batch:
+                break
+            last_pk = batch[-1].pk
+            rows = [
+                FollowUp(
+                    dealership=dealership,
+                    kind=FollowUpKind.GREETING,
+                    customer=customer,
+                    subject_type=customer_type,
+                    subject_id=customer.pk,
+                    due_at=calendar.next_contact_time(start, customer),
+                    data={"occasion": "birthday", "birthday_year": today.year},
+                )
+                for customer in batch
+            ]
+            FollowUp.objects.bulk_create(rows, ignore_conflicts=True)
+            made += len(rows)
+    return made

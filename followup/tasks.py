@@ -40,3 +40,11 @@ def scan_no_shows() -> int:
     from .scans import scan_no_shows as scan
 
     return scan()
+
+
+@shared_task(name="followup.scan_birthdays", ignore_result=True)
+def scan_birthdays() -> int:
+    """Daily: a birthday greeting for every consenting customer whose birthday it is."""
+    from .scans import scan_birthdays as scan
+
+    return scan()

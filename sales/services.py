@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import CustomerSource, Role, SurveyKind
+from crm.loyalty import points_award
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.services import customer_create, customer_normalize, vehicle_change_owner, vehicle_create
@@ -824,6 +825,7 @@ def order_deliver(
         staff=order.consultant,
         delivered_at=now,
     )
+    points_award(subject=order, customer=order.customer, paid_amount=order.paid)
     return order
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.choices import Role, SurveyKind
+from crm.loyalty import points_award
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
 from crm.services import odometer_record
@@ -864,6 +865,7 @@ def repair_order_deliver(
         staff=repair_order.advisor,
         delivered_at=now,
     )
+    points_award(subject=repair_order, customer=repair_order.customer, paid_amount=amount_paid(repair_order))
     return repair_order
 
 
