@@ -19,8 +19,9 @@ Definitions (N is the rooftop's ``CareSettings.lost_after_months``, default 12):
 * A **lost customer** is the current owner of a lost vehicle. The breakdowns count vehicles (the
   model and the sales channel belong to the vehicle), so a customer with two lost cars counts twice.
 
-All the figures come from one GROUP BY (make, model, sales channel) statement over the base; the
-totals and both breakdowns are sums of its rows. Repair orders are read through the relation the
+The figures come from one GROUP BY (make, model, sales channel) statement; the totals and both
+breakdowns are sums of its rows. The page reads the figures and one page of lost vehicles in a single
+pass over the vehicles (``retention_overview``). Repair orders are read through the relation the
 service app declares on Vehicle: crm imports neither service nor sales.
 """
 
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, DateField, ExpressionWrapper, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Least, TruncDate
 from django.utils import timezone
@@ -212,6 +213,11 @@ def retention_figures(window: RetentionWindow) -> RetentionFigures:
             returned=Count("pk", filter=in_base & _returned(window)),
         )
     )
+    return _figures(window, rows)
+
+
+def _figures(window: RetentionWindow, rows) -> RetentionFigures:
+    """The figures from the (make, model, sales channel) groups' owned, base and returned counts."""
     total = Tally("all", _("All vehicles"))
     figures = RetentionFigures(window=window, total=total)
     models: dict[str, Tally] = {}
@@ -222,13 +228,66 @@ def retention_figures(window: RetentionWindow) -> RetentionFigures:
             continue
         name = f"{row['make']} {row['model']}".strip()
         models.setdefault(name, Tally(name, name)).add(row["base"], row["returned"])
-        channels.setdefault(row["sales_channel"], Tally(row["sales_channel"], row["sales_channel"])).add(
-            row["base"], row["returned"]
-        )
+        channel = row["sales_channel"]
+        channels.setdefault(channel, Tally(channel, channel)).add(row["base"], row["returned"])
         total.add(row["base"], row["returned"])
     figures.by_model = sorted(models.values(), key=lambda tally: (-tally.lost, -tally.base, tally.label))
     figures.by_channel = [tally for tally in channels.values() if tally.base]
     return figures
+
+
+# The retention page in one pass over the rooftop's vehicles: each vehicle's visits are read once into
+# a materialized CTE (``vehicles_with_visits``, compiled by the ORM), which both the figures and one
+# page of lost vehicles read. Three statements of their own (figures, the lost count, the page) would
+# each read every vehicle's visits again; the lost count is the figures' base less returned.
+OVERVIEW_SQL = """
+WITH vehicle AS MATERIALIZED ({vehicles}),
+figures AS (
+    SELECT make, model, sales_channel, count(*) AS owned,
+        count(*) FILTER (WHERE known_since <= %s) AS base,
+        count(*) FILTER (WHERE known_since <= %s AND last_visit_at >= %s) AS returned
+    FROM vehicle GROUP BY make, model, sales_channel
+),
+lost AS (
+    SELECT id, last_visit_at, coalesce((last_visit_at AT TIME ZONE %s)::date, known_since) AS last_seen_on
+    FROM vehicle
+    WHERE known_since <= %s AND (last_visit_at IS NULL OR last_visit_at < %s)
+    ORDER BY last_seen_on DESC, id DESC LIMIT %s OFFSET %s
+)
+SELECT make, model, sales_channel, owned, base, returned, NULL::bigint, NULL::timestamptz, NULL::date
+FROM figures
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, id, last_visit_at, last_seen_on FROM lost
+"""
+
+
+def retention_overview(
+    window: RetentionWindow, *, page_number: int = 1, per_page: int = 25
+) -> tuple[RetentionFigures, list[Vehicle]]:
+    """The figures and one page of ``lost_vehicles`` (same order, same ``last_visit_at`` and
+    ``last_seen_on``, owners joined): one statement over the vehicles, then the page's rows by id."""
+    columns = ("id", "make", "model", "sales_channel", "last_visit_at", "known_since")
+    inner, inner_params = vehicles_with_visits(window).order_by().values(*columns).query.sql_with_params()
+    start = window.cutoff_start
+    params = [
+        *inner_params,
+        *(window.cutoff, window.cutoff, start),
+        *(window.dealership.time_zone, window.cutoff, start, per_page, (page_number - 1) * per_page),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(OVERVIEW_SQL.replace("{vehicles}", inner), params)
+        rows = cursor.fetchall()
+    groups = [
+        dict(zip(("make", "model", "sales_channel", "owned", "base", "returned"), row[:6], strict=True))
+        for row in rows
+        if row[6] is None
+    ]
+    found = {row[6]: (row[7], row[8]) for row in rows if row[6] is not None}
+    page = list(Vehicle.objects.filter(pk__in=found).select_related("owner"))
+    for vehicle in page:
+        vehicle.last_visit_at, vehicle.last_seen_on = found[vehicle.pk]
+    page.sort(key=lambda vehicle: (vehicle.last_seen_on, vehicle.pk), reverse=True)
+    return _figures(window, groups), page
 
 
 # --- the win-back segment ---------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -64,7 +64,8 @@ def _user_rooftops(request) -> list[Dealership]:
 
 class RetentionView(RolePermissionRequiredMixin, TemplateView):
     """The rooftop's return rate, its lost vehicles by model and by sales channel, and the list of lost
-    vehicles with their owners; statements: the settings, one GROUP BY, the list's count and page."""
+    vehicles with their owners. Statements: the rooftop, its care settings, one pass over the vehicles
+    for the figures and the page (``retention.retention_overview``), the page's vehicles and owners."""
 
     permission_required = "crm.view_segment"
     template_name = "retention/retention.html"
@@ -72,18 +73,22 @@ class RetentionView(RolePermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         dealership = _rooftop(self.request, self.request.GET.get("dealership"))
         window = retention.retention_window(dealership=dealership)
-        page = Paginator(retention.lost_vehicles(window), _per_page(self.request)).get_page(
-            self.request.GET.get("page")
-        )
-        for vehicle in page:
+        per_page = _per_page(self.request)
+        number = max(_int(self.request.GET.get("page")) or 1, 1)
+        figures, rows = retention.retention_overview(window, page_number=number, per_page=per_page)
+        paginator = Paginator(range(figures.total.lost), per_page)  # the count is the figures' lost
+        if number > paginator.num_pages:  # past the end: the last page, as the other lists do
+            number = paginator.num_pages
+            figures, rows = retention.retention_overview(window, page_number=number, per_page=per_page)
+        for vehicle in rows:
             vehicle.owner_phone = _phone(self.request, vehicle.owner.mobile)
         return super().get_context_data(
             dealership=dealership,
             rooftops=_user_rooftops(self.request),
             window=window,
-            figures=retention.retention_figures(window),
-            page=page,
-            pager_query=f"dealership={dealership.pk}&per_page={page.paginator.per_page}&",
+            figures=figures,
+            page=Page(rows, number, paginator),
+            pager_query=f"dealership={dealership.pk}&per_page={per_page}&",
             **kwargs,
         )
 
