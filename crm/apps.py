@@ -27,6 +27,9 @@ class CrmConfig(AppConfig):
             ),
         )
         demo.register_seeder(care_demo.seed, last=True)
+        from . import care_panels
+
+        care_panels.register()
         post_migrate.connect(roles.ensure_roles, sender=self, dispatch_uid="crm-ensure-roles")
 
         for through in (
