@@ -358,3 +358,12 @@ def test_the_api_lost_list_queries_do_not_grow(many_lost, staff, own_cache, djan
     with django_assert_max_num_queries(4):
         big = api.get("/api/retention/lost/", {"page_size": 30}).json()
     assert (len(small["results"]), len(big["results"]), big["count"]) == (5, 30, 30)
+
+
+def test_the_customer_care_menu_leads_to_retention_and_data_quality(client, staff, travel):
+    client.force_login(staff[Role.MANAGER])
+    html = client.get("/").content.decode()
+    assert 'href="/retention/"' in html and 'href="/data-quality/"' in html
+    client.force_login(staff[Role.SERVICE_ADVISOR])  # fixes records, builds no segments
+    html = client.get("/").content.decode()
+    assert 'href="/retention/"' not in html and 'href="/data-quality/"' in html
