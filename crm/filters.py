@@ -18,6 +18,8 @@ from .forms import bootstrap
 from .models import Complaint, Customer, Dealership, User, Vehicle
 from .querysets import NameGrams, NameKey, user_dealership_ids
 from .search import name_key, name_query_grams
+from .segment_forms import CustomerFilterForm, segment_filters
+from .segments import segment_filter
 from .validators import plate_normalize, vin_normalize
 
 
@@ -63,6 +65,13 @@ class CustomerFilterSet(StyledFilterSet):
     class Meta:
         model = Customer
         fields = ["q", "dealership", "kind", "source", "preferred_channel", "marketing_consent", "owner"]
+        form = CustomerFilterForm  # the segment criteria (crm.segments.CRITERIA), checked together
+
+    @property
+    def form(self):
+        form = super().form
+        form.style_segment()
+        return form
 
     def filter_name(self, queryset, name, value):
         key = name_key(value)
@@ -72,6 +81,19 @@ class CustomerFilterSet(StyledFilterSet):
             name_grams__contains=name_query_grams(key),
             name_key__contains=key,
         )
+
+    def filter_queryset(self, queryset):
+        """The filters, then the segment criteria on top, in the same statement."""
+        queryset = super().filter_queryset(queryset)
+        criteria = self.form.segment_criteria
+        if not criteria:
+            return queryset
+        rooftop = self.form.cleaned_data.get("dealership")
+        rooftops = [rooftop] if rooftop else _rooftops(self.request).only("pk", "time_zone")
+        return segment_filter(queryset, criteria=criteria, rooftops=rooftops)
+
+
+CustomerFilterSet.base_filters.update(segment_filters())
 
 
 class VehicleFilterSet(StyledFilterSet):

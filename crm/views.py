@@ -14,7 +14,7 @@ from django_tables2 import SingleTableMixin
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
 
-from . import panels, selectors, services
+from . import panels, privacy, selectors, services
 from .choices import COMPLAINT_NEXT, ComplaintStatus
 from .filters import ComplaintFilterSet, CustomerFilterSet, VehicleFilterSet
 from .forms import (
@@ -28,8 +28,9 @@ from .forms import (
     bootstrap,
 )
 from .models import Complaint, Customer, User, Vehicle
+from .segment_views import segment_context
 from .tables import ComplaintTable, CustomerTable, VehicleTable, complaint_is_overdue
-from .validators import phone_display, phone_mask
+from .validators import phone_display
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
@@ -65,7 +66,16 @@ class CustomerListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
         return selectors.customer_list(user=self.request.user)
 
     def get_table_kwargs(self):
-        return {"show_phones": self.request.user.has_perm("crm.view_customer_phone")}
+        return {"show_phones": privacy.may_see_phones(self.request.user)}
+
+    def get_template_names(self):
+        if self.request.htmx:  # the table with the segment's count, errors and actions
+            return ["segments/partials/customer_results.html"]
+        return super().get_template_names()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        return {**context, **segment_context(self.request, self.filterset.form)}
 
 
 class VehicleListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
@@ -79,13 +89,16 @@ class VehicleListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
 
 
 def phones_for(request, customer: Customer) -> dict:
-    if request.user.has_perm("crm.view_customer_phone"):
+    """The customer's phones on a page about one piece of work (a lead, a complaint, a vehicle): in full for
+    the roles that call customers, no digits for the others (technicians). The customer 360 masks them for
+    everyone instead, each revealed by a logged click (``crm.privacy``)."""
+    if privacy.may_see_phones(request.user):
         return {
             "mobile": phone_display(customer.mobile),
             "other_phone": phone_display(customer.other_phone),
             "masked": False,
         }
-    return {"mobile": phone_mask(customer.mobile), "other_phone": phone_mask(customer.other_phone), "masked": True}
+    return {"mobile": "", "other_phone": "", "masked": True}
 
 
 class CustomerDetailView(RolePermissionRequiredMixin, TemplateView):
@@ -99,7 +112,7 @@ class CustomerDetailView(RolePermissionRequiredMixin, TemplateView):
             raise Http404 from None
         return super().get_context_data(
             customer=customer,
-            phones=phones_for(self.request, customer),
+            contact_numbers=privacy.masked_contact(self.request.user, customer),
             panels=panels.render_context(panels.customer_panels, self.request, customer),
             may_change=self.request.user.has_perm("crm.change_customer"),
             may_add_vehicle=self.request.user.has_perm("crm.add_vehicle"),

@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("service.urls")),
     path("", include("sales.urls")),
     path("", include("crm.survey_urls")),
+    path("", include("crm.segment_urls")),
     path("", include("crm.care_urls")),
     path("", include("crm.retention_urls")),
 ]

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET
 
 from crm.choices import Role
 from crm.models import Customer, Dealership, Vehicle
+from crm.privacy import list_phone
 from crm.querysets import user_dealership_ids
 from crm.search import search as search_records
-from crm.validators import phone_display, phone_mask
 
 from .tasks import HEARTBEAT_CACHE_KEY
 
@@ -52,14 +52,12 @@ def home(request):
 def search(request):
     """The header search box: customers and vehicles as you type (an htmx partial)."""
     results = search_records(request.user, request.GET.get("q", ""))
-    show_phones = request.user.has_perm("crm.view_customer_phone")
-    phone = phone_display if show_phones else phone_mask
     rows = [
         {
             "kind": "customer",
             "url": customer.get_absolute_url(),
             "title": customer.full_name,
-            "detail": phone(customer.mobile),
+            "detail": list_phone(request.user, customer.mobile),  # masked; no digits for technicians
             "rooftop": customer.dealership.code,
         }
         for customer in results.customers

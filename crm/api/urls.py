@@ -20,3 +20,7 @@ router.register("campaigns", care.CampaignViewSet, basename="campaign")
 router.register("vouchers", care.VoucherViewSet, basename="voucher")
 router.register("voucher-types", care.VoucherTypeViewSet, basename="voucher-type")
 urlpatterns = router.urls
+
+from . import segments  # noqa: E402 - segments and their audited export, appended
+
+urlpatterns = [*urlpatterns, *segments.urlpatterns]

@@ -255,7 +255,7 @@ def test_the_detail_masks_the_phone_and_links_the_repair_order(client, open_hour
     clerk.user_permissions.add(Permission.objects.get(codename="view_complaint"))
     client.force_login(clerk)
     html = client.get(complaint.get_absolute_url()).content.decode()
-    assert "+86 138****5678" in html and "+86 138 1234 5678" not in html
+    assert "5678" not in html  # a role that may not see phones sees no digits
     assert "RO2026-0001" not in html and f"#{repair_order.pk}" in html  # a repair order they may not open
 
 

@@ -3,6 +3,7 @@
 import pytest
 
 from crm.choices import Role
+from crm.models import RevealLog
 
 from ..factories import CustomerFactory, UserFactory, VehicleFactory
 from .conftest import screenshot
@@ -45,3 +46,11 @@ def test_advisor_finds_owner_from_a_plate_fragment_with_the_keyboard(live_server
     assert page.locator("h1").inner_text().startswith("张静怡")
     assert "沪AD12345" in page.locator("main").inner_text()
     screenshot(page, "customer-360")
+
+    # the mobile is masked until a click reveals it, and the click is logged
+    mobile = page.locator("#customer-mobile")
+    assert "+86 139****1234" in mobile.inner_text() and "0000" not in mobile.inner_text()
+    mobile.locator("button.reveal").click()
+    mobile.locator(".revealed").wait_for()
+    assert "+86 139 0000 1234" in mobile.inner_text()
+    assert RevealLog.objects.filter(user=advisor, customer=owner, field="mobile").count() == 1
