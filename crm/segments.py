@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .choices import Channel
 from .models import Customer, Dealership, ExportLog, Segment, User, Vehicle
@@ -36,22 +37,22 @@ from .querysets import user_dealership_ids, user_may
 
 # name: (kind, label) — the criteria a segment may hold, in the order the builder shows them
 CRITERIA = {
-    "vehicle_model": ("text", "Vehicle model starts with"),
-    "vehicle_age_min": ("int", "Vehicle age from (years)"),
-    "vehicle_age_max": ("int", "Vehicle age up to (years)"),
-    "mileage_min": ("int", "Mileage from (km)"),
-    "mileage_max": ("int", "Mileage up to (km)"),
-    "visits_since": ("date", "Visits counted from"),
-    "visits_until": ("date", "Visits counted until"),
-    "visits_min": ("int", "At least this many visits"),
-    "visits_max": ("int", "At most this many visits"),
-    "last_visit_after": ("date", "Last visit after"),
-    "last_visit_before": ("date", "Last visit before"),
-    "spend_min": ("money", "Spent at least (¥)"),
-    "spend_max": ("money", "Spent at most (¥)"),
-    "grade": ("grades", "Lead grade"),
-    "tag": ("text", "Tag"),
-    "consent": ("bool", "Marketing consent"),
+    "vehicle_model": ("text", gettext_noop("Vehicle model starts with")),
+    "vehicle_age_min": ("int", gettext_noop("Vehicle age from (years)")),
+    "vehicle_age_max": ("int", gettext_noop("Vehicle age up to (years)")),
+    "mileage_min": ("int", gettext_noop("Mileage from (km)")),
+    "mileage_max": ("int", gettext_noop("Mileage up to (km)")),
+    "visits_since": ("date", gettext_noop("Visits counted from")),
+    "visits_until": ("date", gettext_noop("Visits counted until")),
+    "visits_min": ("int", gettext_noop("At least this many visits")),
+    "visits_max": ("int", gettext_noop("At most this many visits")),
+    "last_visit_after": ("date", gettext_noop("Last visit after")),
+    "last_visit_before": ("date", gettext_noop("Last visit before")),
+    "spend_min": ("money", gettext_noop("Spent at least (¥)")),
+    "spend_max": ("money", gettext_noop("Spent at most (¥)")),
+    "grade": ("grades", gettext_noop("Lead grade")),
+    "tag": ("text", gettext_noop("Tag")),
+    "consent": ("bool", gettext_noop("Marketing consent")),
 }
 PAIRS = (
     ("vehicle_age_min", "vehicle_age_max"),
