@@ -12,7 +12,7 @@ class CrmConfig(AppConfig):
         from django.contrib.auth.models import Group
         from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-        from . import authz, care_demo, demo, panels, roles, views
+        from . import authz, care_demo, care_panels, demo, panels, quality_panels, roles, views
         from .models import Dealership, User
 
         panels.register(
@@ -27,9 +27,8 @@ class CrmConfig(AppConfig):
             ),
         )
         demo.register_seeder(care_demo.seed, last=True)
-        from . import care_panels
-
         care_panels.register()
+        quality_panels.register()
         post_migrate.connect(roles.ensure_roles, sender=self, dispatch_uid="crm-ensure-roles")
 
         for through in (

@@ -23,8 +23,8 @@ urlpatterns = [
     path("", include("sales.urls")),
     path("", include("crm.survey_urls")),
     path("", include("crm.segment_urls")),
-    path("", include("crm.care_urls")),
     path("", include("crm.retention_urls")),
+    path("", include("crm.care_urls")),
 ]
 
 if settings.DEBUG:
