@@ -72,6 +72,7 @@ class CustomerForm(RooftopChoiceMixin, forms.ModelForm):
             "contact_until": TimeInput,
             "born_on": DateInput,
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "tags": forms.TextInput(attrs={"placeholder": "VIP, 车队客户"}),
             "mobile": forms.TextInput(
                 attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "138 0013 8000"}
             ),

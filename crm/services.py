@@ -45,6 +45,8 @@ CUSTOMER_INPUT_FIELDS = (
     "marketing_consent",
     "born_on",
     "source",
+    "address",
+    "tags",
     "notes",
 )
 CUSTOMER_FIELDS = (*CUSTOMER_INPUT_FIELDS, "owner")

@@ -210,3 +210,19 @@ def test_language_switch_to_simplified_chinese(client, advisor):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     html = client.get("/customers/").content.decode()
     assert "客户" in html and 'lang="zh-hans"' in html
+
+
+def test_the_address_and_tags_are_edited_on_the_customer_form(client, advisor, customer):
+    client.force_login(advisor)
+    form = customer_form(
+        customer.dealership,
+        full_name="王小明",
+        mobile="13812345678",
+        version=customer.version,
+        address="上海市浦东新区张江路 88 号",
+        tags="VIP, 车队客户",
+    )
+    response = client.post(f"/customers/{customer.pk}/edit/", form)
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.address == "上海市浦东新区张江路 88 号" and customer.tags == ["VIP", "车队客户"]
