@@ -154,3 +154,43 @@ def test_results_per_rooftop_and_advisor_with_the_distribution(
         answered(advisor, 5, 5, 5, 5, 10)
     with django_assert_max_num_queries(10):
         assert client.get("/surveys/", params).status_code == 200
+
+
+def test_the_api_lists_surveys_records_phone_answers_and_gives_results(
+    survey, staff, other_rooftop, django_assert_max_num_queries
+):
+    from ..conftest import api_client_for
+
+    specialist = api_client_for(staff[Role.CUSTOMER_SPECIALIST])
+    listed = specialist.get("/api/surveys/", {"kind": "service_visit", "status": "sent"}).json()
+    assert [row["id"] for row in listed["results"]] == [survey.pk]
+    questions = [row.pk for row in survey.questionnaire.questions.all()]
+    refused = specialist.post(f"/api/surveys/{survey.pk}/answer/", {"answers": {str(questions[0]): "9"}}, format="json")
+    assert refused.status_code == 400 and f"q{questions[0]}" in refused.json()
+    assert not Answer.objects.exists()
+    answers = {str(pk): value for pk, value in zip(questions, ("5", "5", "4", "4", "9", "好"), strict=True)}
+    answered = specialist.post(f"/api/surveys/{survey.pk}/answer/", {"answers": answers}, format="json")
+    assert answered.status_code == 200 and answered.json()["channel"] == "call"
+    assert answered.json()["score"] == "88.5"  # (4 + 4 + 3 + 3 + 9) / 26
+    again = specialist.post(f"/api/surveys/{survey.pk}/answer/", {"answers": answers}, format="json")
+    assert again.status_code == 409
+    results = specialist.get("/api/surveys/results/", {"kind": "service_visit", "since": "2026-11-01"}).json()
+    assert results["answered"] == 1 and results["questions"][0]["distribution"]["5"] == 1
+    assert api_client_for(staff[Role.TECHNICIAN]).get("/api/surveys/").status_code == 403
+    outsider = api_client_for(UserFactory(role=Role.CUSTOMER_SPECIALIST, rooftops=[other_rooftop]))
+    assert outsider.get(f"/api/surveys/{survey.pk}/").status_code == 404
+    advisor = api_client_for(staff[Role.SERVICE_ADVISOR])
+    assert advisor.post(f"/api/surveys/{survey.pk}/answer/", {"answers": answers}, format="json").status_code == 403
+    rooftop = survey.dealership
+    for _ in range(10):  # more surveys, each answered: the list's query count stays the same
+        customer = CustomerFactory(dealership=rooftop)
+        more = survey_create(
+            subject=VehicleFactory(dealership=rooftop, owner=customer),
+            customer=customer,
+            kind=SurveyKind.SERVICE_VISIT,
+        )
+        specialist.post(f"/api/surveys/{more.pk}/answer/", {"answers": answers}, format="json")
+    specialist.get("/api/surveys/")
+    with django_assert_max_num_queries(6):
+        page = specialist.get("/api/surveys/")
+    assert page.json()["count"] == 11 and len(page.json()["results"][0]["answers"]) == 6
