@@ -12,7 +12,7 @@ from .vouchers import code_normalize
 class VoucherFilterSet(StyledFilterSet):
     status = django_filters.ChoiceFilter(choices=VoucherStatus.choices, label=_("Status"))
     kind = django_filters.ChoiceFilter(field_name="voucher_type__kind", choices=VoucherKind.choices, label=_("Kind"))
-    code = django_filters.CharFilter(method="filter_code", label=_("Code"))
+    code = django_filters.CharFilter(method="filter_code", label=_("Voucher code"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
     campaign = django_filters.NumberFilter(field_name="campaign_id", label=_("Campaign id"))
     dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))

@@ -12,12 +12,13 @@ from .querysets import user_dealership_ids
 class CampaignForm(StyledForm):
     """A draft campaign: a saved segment of the user's rooftops, an offer and, optionally, a voucher type."""
 
-    name = forms.CharField(label=_("Name"), max_length=100)
+    name = forms.CharField(label=_("Campaign name"), max_length=100)
     segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none())
     offer = forms.CharField(
         label=_("Offer"),
         max_length=300,
         required=False,
+        # xgettext:no-python-format
         help_text=_("What the customer is told, e.g. a free check and 20% off labour until the end of the month."),
     )
     voucher_type = forms.ModelChoiceField(

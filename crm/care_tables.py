@@ -10,7 +10,7 @@ from .vouchers import code_display
 
 
 class VoucherTable(tables.Table):
-    code = tables.Column(verbose_name=_("Code"))
+    code = tables.Column(verbose_name=_("Voucher code"))
     customer = tables.Column(
         accessor="customer__full_name",
         verbose_name=_("Customer"),

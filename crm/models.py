@@ -488,6 +488,8 @@ class ComplaintEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("complaint step")
+        verbose_name_plural = _("complaint steps")
         ordering = ["complaint", "created_at", "id"]
 
     def __str__(self) -> str:
@@ -528,6 +530,8 @@ class Question(models.Model):
     required = models.BooleanField(_("required"), default=True)
 
     class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
         ordering = ["questionnaire", "position"]
         constraints = [models.UniqueConstraint(fields=["questionnaire", "position"], name="crm_question_position")]
 
@@ -595,6 +599,8 @@ class Answer(models.Model):
     text = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
         ordering = ["response", "question__position"]
         constraints = [
             models.UniqueConstraint(fields=["response", "question"], name="crm_one_answer_per_question"),
@@ -640,6 +646,8 @@ class LoyaltyTier(models.Model):
     objects = DealershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("loyalty tier")
+        verbose_name_plural = _("loyalty tiers")
         ordering = ["dealership", "threshold"]
         constraints = [
             models.UniqueConstraint(fields=["dealership", "threshold"], name="crm_tier_threshold"),
@@ -667,6 +675,8 @@ class PointsEntry(models.Model):
     objects = DealershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -716,6 +726,8 @@ class ExportLog(models.Model):
     objects = DealershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -734,6 +746,8 @@ class RevealLog(models.Model):
     objects = DealershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("number shown")
+        verbose_name_plural = _("numbers shown")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["customer", "-created_at"], name="crm_reveal_customer")]
 
@@ -756,6 +770,8 @@ class VoucherType(models.Model):
     objects = DealershipQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("voucher type")
+        verbose_name_plural = _("voucher types")
         ordering = ["dealership", "kind", "name"]
         constraints = [models.UniqueConstraint(fields=["dealership", "name"], name="crm_voucher_type_name")]
 
