@@ -156,7 +156,7 @@ def test_a_consenting_customer_gets_one_greeting_on_their_birthday(birthdays):
     assert (greeting.subject_type.model, greeting.subject_id) == ("customer", birthdays["today"].pk)
     assert greeting.data == {"occasion": "birthday", "birthday_year": 2026}
     assert not greeted(birthdays["no_consent"]).exists() and not greeted(birthdays["tomorrow"]).exists()
-    assert "birthday" in dispatch.message_text(greeting)
+    assert "生日快乐" in dispatch.message_text(greeting)  # a CN rooftop writes in Chinese
 
 
 def test_once_a_year_even_after_the_greeting_was_sent(birthdays, settings, tmp_path):
