@@ -82,3 +82,78 @@ def test_seed_demo_answers_surveys_and_works_complaints(db):
     assert answered.filter(channel="call").exists() and answered.filter(channel="link").exists()
     assert answered.filter(complaint__isnull=False).exists()  # a low score opened a complaint
     assert len(set(Complaint.objects.values_list("status", flat=True))) >= 3
+
+
+def test_seed_demo_shows_loyalty_vouchers_segments_and_campaigns(db):
+    from django.utils import timezone
+
+    from crm.campaigns import campaign_results
+    from crm.loyalty import customer_tier
+    from crm.models import Campaign, Complaint, LoyaltyTier, PointsEntry, Segment, Voucher, VoucherType
+    from crm.segments import saved_segment_customers
+    from followup import dispatch
+    from followup.models import FollowUp
+    from followup.selectors import call_queue
+
+    models = (LoyaltyTier, PointsEntry, VoucherType, Voucher, Segment, Campaign, FollowUp)
+    first = StringIO()
+    call_command("seed_demo", customers=40, stdout=first)
+    made = [model.objects.count() for model in models]
+    second = StringIO()
+    call_command("seed_demo", customers=40, stdout=second)
+    assert [model.objects.count() for model in models] == made  # a second run adds nothing
+    assert "Demo loyalty and marketing" in first.getvalue() and "Demo loyalty" not in second.getvalue()
+
+    now = timezone.now()
+    for rooftop in Dealership.objects.all():
+        # every tier has members, reached with the points of a year of paid repair orders (and cars bought)
+        tiers = list(LoyaltyTier.objects.filter(dealership=rooftop).order_by("threshold"))
+        assert [tier.name for tier in tiers] == ["银卡", "金卡", "铂金卡"]
+        assert {customer_tier(customer) for customer in Customer.objects.filter(dealership=rooftop)} >= set(tiers)
+        assert PointsEntry.objects.filter(dealership=rooftop, subject_type__model="repairorder").count() >= 100
+
+        # four kinds of voucher; the closed complaints consoled; some taken at the front desk on past visits
+        assert set(VoucherType.objects.filter(dealership=rooftop).values_list("kind", flat=True)) == {
+            "referral",
+            "consolation",
+            "loyalty",
+            "win_back",
+        }
+        for complaint in Complaint.objects.filter(dealership=rooftop, status="closed"):
+            assert complaint.customer.vouchers.filter(voucher_type__kind="consolation").exists()
+        redeemed = Voucher.objects.filter(dealership=rooftop, status="redeemed", redeemed_on_type__model="repairorder")
+        assert redeemed.count() >= 3
+        for voucher in redeemed:
+            order = voucher.redeemed_on_type.get_object_for_this_type(pk=voucher.redeemed_on_id)
+            assert order.customer_id == voucher.customer_id and voucher.redeemed_amount > 0
+            redeemed_on = timezone.localdate(voucher.redeemed_at, rooftop.zone)
+            assert voucher.valid_from <= redeemed_on <= voucher.valid_until and voucher.redeemed_at < now
+
+        # saved segments, none of them empty
+        segments = Segment.objects.filter(dealership=rooftop)
+        assert segments.count() >= 3
+        assert all(saved_segment_customers(segment).exists() for segment in segments)
+
+        # a finished win-back campaign and a running maintenance one, each with its calls and vouchers
+        campaigns = {campaign.status: campaign for campaign in Campaign.objects.filter(dealership=rooftop)}
+        assert set(campaigns) == {"finished", "running"}
+        assert campaigns["finished"].voucher_type.kind == "win_back"
+        for campaign in campaigns.values():
+            results = campaign_results(campaign=campaign)
+            assert results.contacts > 0 and results.vouchers_issued == results.contacts
+        assert not FollowUp.objects.filter(data__campaign_id=campaigns["finished"].pk, status="scheduled").exists()
+
+    assert Customer.objects.filter(tags__contains=["VIP"]).exists()
+    assert Customer.objects.filter(tags__contains=["车队客户"], kind="company").exists()
+    assert Customer.objects.exclude(address="").exists()
+
+    # the beat's dispatcher puts the running campaigns' calls in the specialist's queue
+    while True:
+        token, ids = dispatch.claim_due()
+        if not ids:
+            break
+        dispatch.process_batch(token, ids)
+    running = set(Campaign.objects.filter(status="running").values_list("pk", flat=True))
+    queue = call_queue(user=User.objects.get(username="specialist"), kind="campaign_call")
+    assert queue.due >= 2 and queue.overdue == 0
+    assert {row.data["campaign_id"] for row in queue.rows} == running
