@@ -136,16 +136,20 @@ class VehicleForm(RooftopChoiceMixin, forms.ModelForm):
             self.fields.pop("dealership")
             self.fields.pop("odometer_km")
             self.fields["version"].initial = self.instance.version
+        self.fields["sales_channel"].required = False  # left empty: the model's "unknown"
 
     def _post_clean(self):
         pass
 
     def service_data(self) -> dict:
-        return {
+        data = {
             name: value
             for name, value in self.cleaned_data.items()
             if name not in {"dealership", "version", "odometer_km"}
         }
+        if not data.get("sales_channel"):
+            data.pop("sales_channel", None)
+        return data
 
 
 class ChangeOwnerForm(forms.Form):

@@ -62,6 +62,7 @@ VEHICLE_FIELDS = (
     "warranty_ends_on",
     "next_service_on",
     "next_service_km",
+    "sales_channel",
 )
 
 

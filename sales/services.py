@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.choices import CustomerSource, Role, SurveyKind
+from crm.choices import CustomerSource, Role, SalesChannel, SurveyKind
 from crm.loyalty import points_award
 from crm.models import Customer, Dealership, User, Vehicle
 from crm.querysets import user_dealership_ids
@@ -795,6 +795,7 @@ def order_deliver(
                 else today + datetime.timedelta(days=365 * WARRANTY_YEARS),
                 "next_service_on": today + FIRST_SERVICE[0],
                 "next_service_km": FIRST_SERVICE[1],
+                "sales_channel": SalesChannel.OWN,
             },
         )
     else:

@@ -50,6 +50,9 @@ STAFF = (
 DEMO_PASSWORD_SUFFIX = "-demo-2026"
 
 
+SALES_CHANNELS = ("own",) * 6 + ("secondary",) * 2 + ("other_dealer", "unknown")
+
+
 class Command(BaseCommand):
     help = "Create demo rooftops, staff (one per role, passwords printed) and 500 customers with vehicles."
 
@@ -172,6 +175,9 @@ class Command(BaseCommand):
                         # serviced every 180 days or 10,000 km since purchase, whichever comes first
                         "next_service_on": today + datetime.timedelta(days=(purchased - today).days % 180),
                         "next_service_km": (odometer_km // 10_000 + 1) * 10_000,
+                        # most sold by us, some through the secondary network or elsewhere (not drawn from
+                        # rng, so the rest of the demo stays the same sequence)
+                        "sales_channel": SALES_CHANNELS[(index + len(vehicles)) % len(SALES_CHANNELS)],
                     },
                     odometer_km,
                 )
