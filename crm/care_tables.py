@@ -88,6 +88,7 @@ class CampaignTable(tables.Table):
     name = tables.Column(
         verbose_name=_("Campaign"), linkify=lambda record: reverse("care:campaign-detail", args=[record.pk])
     )
+    dealership = tables.Column(accessor="dealership__code", verbose_name=_("Dealership"))
     segment = tables.Column(accessor="segment__name", verbose_name=_("Segment"))
     channel = tables.Column(verbose_name=_("Channel"))
     status = tables.Column(verbose_name=_("Status"))
@@ -103,6 +104,7 @@ class CampaignTable(tables.Table):
         model = Campaign
         fields = [
             "name",
+            "dealership",
             "segment",
             "channel",
             "status",
