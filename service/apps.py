@@ -18,6 +18,7 @@ class ServiceConfig(AppConfig):
         scans.register_declined_work(hooks.declined_work)
         scans.register_no_show_source(hooks.missed_appointments)
         links.register_booking_link(hooks.booking_link)
+        links.register_subject_link(hooks.subject_link)
         from . import demo as service_demo
 
         demo.register_seeder(service_demo.seed)

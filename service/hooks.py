@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime
 
+from django.contrib.contenttypes.models import ContentType
+from django.urls import reverse
 from django.utils import timezone
 
 from followup.scans import NoShow
 
 from .choices import HOLDING_STATUSES, AppointmentStatus
-from .models import Appointment, DeclinedWork
+from .models import Appointment, DeclinedWork, RepairOrder
 
 # An appointment is missed when the customer has not arrived this long after its start.
 NO_SHOW_GRACE = datetime.timedelta(minutes=30)
@@ -61,8 +63,6 @@ def booking_link(followup, back: str) -> str | None:
     """The booking page for the vehicle a call is about (its order's, appointment's, or the customer's car)."""
     from urllib.parse import urlencode
 
-    from django.urls import reverse
-
     from crm.models import Vehicle
 
     subject = followup.subject
@@ -72,3 +72,10 @@ def booking_link(followup, back: str) -> str | None:
     if vehicle_id is None:
         return None
     return f"{reverse('service:appointment-book', args=[vehicle_id])}?{urlencode({'next': back})}"
+
+
+def subject_link(followup) -> str | None:
+    """A call about a repair order (the 2-day follow-up) opens the order."""
+    if ContentType.objects.get_for_id(followup.subject_type_id).model_class() is RepairOrder:
+        return reverse("service:repair-order-detail", args=[followup.subject_id])
+    return None

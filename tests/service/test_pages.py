@@ -280,3 +280,19 @@ def test_the_order_suggests_maintenance_due_and_declined_work(client, workshop, 
         .split('id="suggestions"')[-1]
         .split("</div>")[0]
     )
+
+
+def test_the_two_day_call_opens_its_repair_order(client, workshop, vehicle, advisor, staff):
+    from followup.choices import FollowUpKind, FollowUpStatus
+    from followup.models import FollowUp
+    from followup.services import schedule_after_service_delivery
+
+    order = services.repair_order_open(actor=advisor, vehicle=vehicle, concern="保养", odometer_km=41_000)
+    call = schedule_after_service_delivery(
+        repair_order=order, customer=vehicle.owner, delivered_at=order.checked_in_at, advisor=advisor
+    )
+    FollowUp.objects.filter(pk=call.pk).update(status=FollowUpStatus.QUEUED)
+    client.force_login(staff[Role.CUSTOMER_SPECIALIST])
+    page = client.get("/followups/", {"call": call.pk}).content.decode()
+    assert call.kind == FollowUpKind.SERVICE_FOLLOWUP
+    assert f'href="/service/repair-orders/{order.pk}/" id="call-subject"' in page
