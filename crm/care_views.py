@@ -18,8 +18,8 @@ from .care_forms import CampaignForm, VoucherIssueForm
 from .care_tables import CampaignTable, VoucherTable
 from .choices import CampaignStatus
 from .forms import add_service_errors
-from .models import Campaign, Customer
-from .views import PagedListMixin, _int, phones_for
+from .models import Campaign
+from .views import CustomerInQueryMixin, PagedListMixin, phones_for
 
 
 def _refusal_text(error: Exception) -> str:
@@ -145,22 +145,11 @@ class VoucherListView(RolePermissionRequiredMixin, PagedListMixin, FilterView):
         return context
 
 
-class VoucherIssueView(RolePermissionRequiredMixin, TemplateView):
+class VoucherIssueView(RolePermissionRequiredMixin, CustomerInQueryMixin, TemplateView):
     """Issue a voucher to a customer on file (from the customer 360)."""
 
     permission_required = "crm.add_voucher"
     template_name = "care/voucher_issue.html"
-
-    def customer(self) -> Customer:
-        customer = (
-            Customer.objects.for_user(self.request.user)
-            .select_related("dealership")
-            .filter(pk=_int(self.request.GET.get("customer")))
-            .first()
-        )
-        if customer is None:
-            raise Http404
-        return customer
 
     def get_context_data(self, form=None, **kwargs):
         customer = self.customer()

@@ -452,11 +452,9 @@ class ComplaintActionView(ComplaintDetailView):
         return response
 
 
-class ComplaintCreateView(RolePermissionRequiredMixin, TemplateView):
-    """A new complaint for a customer on file (from the customer 360)."""
-
-    permission_required = "crm.add_complaint"
-    template_name = "crm/complaint_form.html"
+class CustomerInQueryMixin:
+    """Pages about the customer named in ``?customer=`` (from the customer 360), which must be in one of
+    the user's rooftops: else 404."""
 
     def customer(self) -> Customer:
         customer = (
@@ -468,6 +466,13 @@ class ComplaintCreateView(RolePermissionRequiredMixin, TemplateView):
         if customer is None:
             raise Http404
         return customer
+
+
+class ComplaintCreateView(RolePermissionRequiredMixin, CustomerInQueryMixin, TemplateView):
+    """A new complaint for a customer on file (from the customer 360)."""
+
+    permission_required = "crm.add_complaint"
+    template_name = "crm/complaint_form.html"
 
     def get_context_data(self, form=None, **kwargs):
         customer = self.customer()

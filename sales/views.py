@@ -20,9 +20,9 @@ from django_filters.views import FilterView
 from crm.care_forms import VoucherRedeemForm
 from crm.choices import Role
 from crm.forms import add_service_errors, bootstrap
-from crm.models import Customer, Dealership, User
+from crm.models import Dealership, User
 from crm.querysets import user_dealership_ids
-from crm.views import PagedListMixin, phones_for
+from crm.views import CustomerInQueryMixin, PagedListMixin, phones_for
 from crm.vouchers import code_display, voucher_redeem, vouchers_redeemed_on
 from dms.errors import Conflict
 from dms.permissions import RolePermissionRequiredMixin
@@ -200,17 +200,11 @@ class VisitLogView(RolePermissionRequiredMixin, TemplateView):
         return response
 
 
-class LeadCreateView(RolePermissionRequiredMixin, TemplateView):
+class LeadCreateView(RolePermissionRequiredMixin, CustomerInQueryMixin, TemplateView):
     """A new lead for a customer already on file (from the customer 360)."""
 
     permission_required = "sales.add_lead"
     template_name = "sales/lead_form.html"
-
-    def customer(self) -> Customer:
-        customer = Customer.objects.for_user(self.request.user).filter(pk=_int(self.request.GET.get("customer")))
-        if not customer.exists():
-            raise Http404
-        return customer.select_related("dealership").get()
 
     def consultants(self, customer):
         if services.sees_own_leads_only(self.request.user):

@@ -316,3 +316,16 @@ def test_the_showroom_pages_speak_chinese(client, showroom, customer, consultant
     assert "销售漏斗" in pipeline and "需求分析" in pipeline
     detail = client.get(f"/sales/leads/{lead.pk}/").content.decode()
     assert "意向级别" in detail and "试乘试驾" in detail and "跟进记录" in detail
+
+
+def test_a_new_lead_for_a_customer_on_file(client, showroom, customer, consultant, other_rooftop):
+    client.force_login(consultant)
+    stranger = CustomerFactory(dealership=other_rooftop)
+    assert client.get("/sales/leads/new/", {"customer": stranger.pk}).status_code == 404
+    refused = client.post(f"/sales/leads/new/?customer={customer.pk}", {"source": "referral"})
+    assert refused.status_code == 400 and "Who referred them?" in refused.content.decode()
+    response = client.post(
+        f"/sales/leads/new/?customer={customer.pk}", {"source": "phone", "model_of_interest": "ID.4", "grade": "A"}
+    )
+    lead = Lead.objects.get(customer=customer)
+    assert response["Location"] == f"/sales/leads/{lead.pk}/" and (lead.source, lead.grade) == ("phone", "A")
