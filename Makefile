@@ -37,6 +37,7 @@ bench: install
 	$(PY) -m bench.queue
 	$(PY) -m bench.service
 	$(PY) -m bench.sales
+	$(PY) -m bench.care
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests --no-obsolete
