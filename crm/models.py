@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Reverse
+from django.db.models.functions import Reverse, Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -250,7 +250,8 @@ class Customer(models.Model):
             models.Index(fields=["other_phone"], name="crm_customer_other_phone"),
             GinIndex(OpClass("mobile", name="gin_trgm_ops"), name="crm_customer_mobile_trgm"),
             GinIndex(OpClass("other_phone", name="gin_trgm_ops"), name="crm_customer_other_trgm"),
-            models.Index(fields=["dealership", "-created_at"], name="crm_customer_recent"),
+            # newest first with a tie-break: a segment's first page reads it in order instead of sorting
+            models.Index(fields=["dealership", "-created_at", "-id"], name="crm_customer_newest"),
             models.Index(fields=["owner"], name="crm_customer_owner"),
             GinIndex(fields=["tags"], name="crm_customer_tags"),
         ]
@@ -328,6 +329,8 @@ class Vehicle(models.Model):
             models.Index(OpClass(Reverse("plate"), name="text_pattern_ops"), name="crm_vehicle_plate_reversed"),
             models.Index(OpClass(Reverse("vin"), name="text_pattern_ops"), name="crm_vehicle_vin_reversed"),
             models.Index(fields=["plate"], name="crm_vehicle_plate", opclasses=["varchar_pattern_ops"]),
+            # the segments' "model starts with" (istartswith: UPPER(model) LIKE …), and its statistics
+            models.Index(OpClass(Upper("model"), name="text_pattern_ops"), name="crm_vehicle_model_upper"),
             models.Index(fields=["owner"], name="crm_vehicle_owner"),
             # The daily maintenance-due scan: due by date, or by kilometres left before the next service.
             models.Index(

@@ -208,6 +208,10 @@ class RepairOrder(models.Model):
             # The unfiltered list, newest first: without it PostgreSQL sorts every order to show 25.
             models.Index(fields=["-checked_in_at", "-id"], name="ro_newest"),
             models.Index(fields=["vehicle", "-checked_in_at"], name="ro_vehicle_history"),
+            # each vehicle's visits for the retention page and the segments (cancelled orders are no visit)
+            models.Index(
+                fields=["vehicle", "checked_in_at"], condition=~Q(status="cancelled"), name="ro_vehicle_visits"
+            ),
             models.Index(fields=["customer", "-checked_in_at"], name="ro_customer_history"),
         ]
 
