@@ -49,7 +49,6 @@ import argparse
 import contextlib
 import gc
 import json
-import os
 import re
 import statistics
 import time
@@ -60,9 +59,8 @@ from psycopg2 import sql
 
 from bench.load import _session
 from bench.sales import SqlClock, _describe
-from bench.search import emit, recreate_bench_database, setup_django
+from bench.search import emit, recreate_bench_database, setup_django, with_private_redis
 from bench.service import ZONE, ServiceBench
-from dms.embedded import PrivateRedis
 
 BENCH_DATABASE = "dms_bench_care"
 DEFAULT_SCALES = (0.01, 1.0)
@@ -517,15 +515,7 @@ def drop_databases(urls: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    options = parse_args(argv)
-    # A Redis of its own, as bench.service: cached permission snapshots per user id stay this run's.
-    redis_server = PrivateRedis()
-    try:
-        redis_server.start()
-        os.environ.update({"REDIS_URL": redis_server.url, "TEST_REDIS_URL": redis_server.url})
-        run(options)
-    finally:
-        redis_server.cleanup()
+    with_private_redis(run, parse_args(argv))
 
 
 def time_and_report(benches: list[CareBench], options: argparse.Namespace, tried: list[str]) -> None:

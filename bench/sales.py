@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
-import os
 import re
 import statistics
 import time
@@ -56,8 +55,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 
 from bench.load import SecondaryDdl, _run_concurrently, _session
-from bench.search import emit, recreate_bench_database, setup_django
-from dms.embedded import PrivateRedis
+from bench.search import emit, recreate_bench_database, setup_django, with_private_redis
 
 BENCH_DATABASE = "dms_bench_sales"
 DEFAULT_SCALES = (0.01, 1.0)
@@ -628,15 +626,7 @@ LOAD_SQL = (
 
 
 def main(argv: list[str] | None = None) -> None:
-    options = parse_args(argv)
-    # A Redis of its own: the permission snapshots cached per user id must not be another process's.
-    redis_server = PrivateRedis()
-    try:
-        redis_server.start()
-        os.environ.update({"REDIS_URL": redis_server.url, "TEST_REDIS_URL": redis_server.url})
-        run(options)
-    finally:
-        redis_server.cleanup()
+    with_private_redis(run, parse_args(argv))
 
 
 def run(options: argparse.Namespace) -> None:

@@ -95,6 +95,20 @@ def setup_django(database_url: str) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def with_private_redis(run, options) -> None:
+    """``run(options)`` against a Redis server of its own: the permission snapshots cached per user id must
+    not be another process's (a test run on a shared server has users with the same ids)."""
+    from dms.embedded import PrivateRedis
+
+    redis_server = PrivateRedis()
+    try:
+        redis_server.start()
+        os.environ.update({"REDIS_URL": redis_server.url, "TEST_REDIS_URL": redis_server.url})
+        run(options)
+    finally:
+        redis_server.cleanup()
+
+
 def emit(record: dict) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
 

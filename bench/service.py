@@ -47,7 +47,6 @@ import argparse
 import contextlib
 import datetime
 import math
-import os
 import re
 import statistics
 import time
@@ -58,8 +57,7 @@ from zoneinfo import ZoneInfo
 import psycopg2
 
 from bench.load import SecondaryDdl, _run_concurrently, _session
-from bench.search import emit, recreate_bench_database, setup_django
-from dms.embedded import PrivateRedis
+from bench.search import emit, recreate_bench_database, setup_django, with_private_redis
 
 BENCH_DATABASE = "dms_bench_service"
 DEFAULT_SCALES = (0.01, 1.0)
@@ -760,16 +758,7 @@ TODAY_SQL = """
 
 
 def main(argv: list[str] | None = None) -> None:
-    options = parse_args(argv)
-    # A Redis of its own: the permission snapshots cached per user id must not be another process's
-    # (a test run on the shared server has users with the same ids).
-    redis_server = PrivateRedis()
-    try:
-        redis_server.start()
-        os.environ.update({"REDIS_URL": redis_server.url, "TEST_REDIS_URL": redis_server.url})
-        run(options)
-    finally:
-        redis_server.cleanup()
+    with_private_redis(run, parse_args(argv))
 
 
 def run(options: argparse.Namespace) -> None:
