@@ -193,8 +193,8 @@ def test_the_phone_is_masked_for_a_role_that_may_not_see_it(complaint, rooftop):
     clerk = UserFactory(rooftops=[rooftop])
     clerk.user_permissions.add(Permission.objects.get(codename="view_complaint"))
     api = api_client_for(clerk)
-    assert api.get("/api/complaints/").data["results"][0]["customer_mobile"] == "+86 138****5678"
-    assert api.get(f"/api/complaints/{complaint.pk}/").data["customer_mobile"] == "+86 138****5678"
+    assert api.get("/api/complaints/").data["results"][0]["customer_mobile"] == ""  # no digits at all
+    assert api.get(f"/api/complaints/{complaint.pk}/").data["customer_mobile"] == ""
 
 
 def test_filters(open_hours, rooftop, specialist):
