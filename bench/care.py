@@ -59,7 +59,14 @@ from psycopg2 import sql
 
 from bench.load import _session
 from bench.sales import SqlClock, _describe
-from bench.search import emit, recreate_bench_database, setup_django, with_private_redis
+from bench.search import (
+    checked_scale_options,
+    emit,
+    recreate_bench_database,
+    scale_parser,
+    setup_django,
+    with_private_redis,
+)
 from bench.service import ZONE, ServiceBench
 
 BENCH_DATABASE = "dms_bench_care"
@@ -170,15 +177,13 @@ PAGE_SQL = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.care", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--scales",
-        type=lambda value: [float(item) for item in value.split(",")],
-        default=list(DEFAULT_SCALES),
-        help="comma-separated fractions of 1,000,000 customers (vehicles, 3,000,000 repair orders); default 0.01,1",
+    parser = scale_parser(
+        "python -m bench.care",
+        __doc__,
+        scales_help="comma-separated fractions of 1,000,000 customers (vehicles, 3,000,000 repair orders); default 0.01,1",
+        requests=30,
+        warmup=3,
     )
-    parser.add_argument("--requests", type=int, default=30, help="timed rounds (each item once per scale each)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds before timing (the first checks)")
     parser.add_argument("--keep", action="store_true", help="keep the databases (default: drop them at the end)")
     parser.add_argument(
         "--try-sql",
@@ -188,14 +193,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="after the timing, run STATEMENT (e.g. a CREATE INDEX) on every scale's database, ANALYZE, and time"
         " everything again (repeatable): an index or statistics tried without a migration",
     )
-    options = parser.parse_args(argv)
-    if len(options.scales) < 2 or sorted(options.scales) != options.scales:
-        parser.error("--scales needs at least two fractions in increasing order")
-    if options.scales[0] < 0.001:
-        parser.error("the smallest scale is 0.001 (1,000 customers, enough for today's workshop)")
-    if options.requests < 2:
-        parser.error("--requests needs at least 2 rounds for percentiles")
-    return options
+    return checked_scale_options(
+        parser, argv, default_scales=DEFAULT_SCALES, smallest="1,000 customers, enough for today's workshop"
+    )
 
 
 class _CareColumnsFirst:

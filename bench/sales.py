@@ -55,7 +55,14 @@ from zoneinfo import ZoneInfo
 import psycopg2
 
 from bench.load import SecondaryDdl, _run_concurrently, _session
-from bench.search import emit, recreate_bench_database, setup_django, with_private_redis
+from bench.search import (
+    checked_scale_options,
+    emit,
+    recreate_bench_database,
+    scale_parser,
+    setup_django,
+    with_private_redis,
+)
 
 BENCH_DATABASE = "dms_bench_sales"
 DEFAULT_SCALES = (0.01, 1.0)
@@ -98,23 +105,16 @@ NOTES = (
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.sales", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--scales",
-        type=lambda value: [float(item) for item in value.split(",")],
-        default=list(DEFAULT_SCALES),
-        help="comma-separated fractions of 1,000,000 leads and 5,000,000 activities; default 0.01,1",
+    parser = scale_parser(
+        "python -m bench.sales",
+        __doc__,
+        scales_help="comma-separated fractions of 1,000,000 leads and 5,000,000 activities; default 0.01,1",
+        requests=200,
+        warmup=20,
     )
-    parser.add_argument("--requests", type=int, default=200, help="timed rounds (one request per page each)")
-    parser.add_argument("--warmup", type=int, default=20, help="untimed rounds before timing")
-    options = parser.parse_args(argv)
-    if len(options.scales) < 2 or sorted(options.scales) != options.scales:
-        parser.error("--scales needs at least two fractions in increasing order")
-    if options.scales[0] < 0.001:
-        parser.error("the smallest scale is 0.001 (1,000 leads: two consultants' books)")
-    if options.requests < 2:
-        parser.error("--requests needs at least 2 requests per page for percentiles")
-    return options
+    return checked_scale_options(
+        parser, argv, default_scales=DEFAULT_SCALES, smallest="1,000 leads: two consultants' books"
+    )
 
 
 class SqlClock:

@@ -95,6 +95,28 @@ def setup_django(database_url: str) -> None:
     call_command("migrate", verbosity=0, interactive=False)
 
 
+def scale_parser(prog: str, doc: str, *, scales_help: str, requests: int, warmup: int) -> argparse.ArgumentParser:
+    """The options every scale benchmark takes: ``--scales`` (fractions of the full data set, at least two,
+    increasing), ``--requests`` and ``--warmup``; ``checked_scale_options`` checks them once parsed."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--scales", type=lambda value: [float(item) for item in value.split(",")], help=scales_help)
+    parser.add_argument("--requests", type=int, default=requests, help="timed rounds")
+    parser.add_argument("--warmup", type=int, default=warmup, help="untimed rounds before timing")
+    return parser
+
+
+def checked_scale_options(parser: argparse.ArgumentParser, argv, *, default_scales, smallest: str):
+    options = parser.parse_args(argv)
+    options.scales = options.scales or list(default_scales)
+    if len(options.scales) < 2 or sorted(options.scales) != options.scales:
+        parser.error("--scales needs at least two fractions in increasing order")
+    if options.scales[0] < 0.001:
+        parser.error(f"the smallest scale is 0.001 ({smallest})")
+    if options.requests < 2:
+        parser.error("--requests needs at least 2 requests per page for percentiles")
+    return options
+
+
 def with_private_redis(run, options) -> None:
     """``run(options)`` against a Redis server of its own: the permission snapshots cached per user id must
     not be another process's (a test run on a shared server has users with the same ids)."""
