@@ -117,6 +117,34 @@ def checked_scale_options(parser: argparse.ArgumentParser, argv, *, default_scal
     return options
 
 
+def emit_scale_summaries(name: str, results: dict, scales: list[float], goal_ratio: float) -> None:
+    """Per page, the scale goals: p95 at the largest scale within ``goal_ratio`` × p95 at the smallest,
+    and the same query count at both. ``results`` is page → scale → timing (p95_ms, queries, …)."""
+    small, large = scales[0], scales[-1]
+    for page, by_scale in results.items():
+        ratio = by_scale[large]["p95_ms"] / by_scale[small]["p95_ms"]
+        same_queries = by_scale[large]["queries"] == by_scale[small]["queries"]
+        record = {"bench": f"{name}-summary", "page": page}
+        if "role" in by_scale[large]:
+            record["role"] = by_scale[large]["role"]
+        emit(
+            {
+                **record,
+                "small_scale": small,
+                "large_scale": large,
+                "p95_small_ms": by_scale[small]["p95_ms"],
+                "p95_large_ms": by_scale[large]["p95_ms"],
+                "p95_large_over_small": round(ratio, 2),
+                "p95_goal": f"<= {goal_ratio}",
+                "p95_met": ratio <= goal_ratio,
+                "queries_small": by_scale[small]["queries"],
+                "queries_large": by_scale[large]["queries"],
+                "queries_met": same_queries,
+                "met": ratio <= goal_ratio and same_queries,
+            }
+        )
+
+
 def with_private_redis(run, options) -> None:
     """``run(options)`` against a Redis server of its own: the permission snapshots cached per user id must
     not be another process's (a test run on a shared server has users with the same ids)."""

@@ -60,6 +60,7 @@ from bench.load import SecondaryDdl, _run_concurrently, _session
 from bench.search import (
     checked_scale_options,
     emit,
+    emit_scale_summaries,
     recreate_bench_database,
     scale_parser,
     setup_django,
@@ -773,25 +774,7 @@ def run(options: argparse.Namespace) -> None:
         for page, result in by_page.items():
             results.setdefault(page, {})[scale] = result
             emit({"bench": "service-page", "page": page, "scale": scale, **result})
-    small, large = options.scales[0], options.scales[-1]
-    for page, by_scale in results.items():
-        ratio = by_scale[large]["p95_ms"] / by_scale[small]["p95_ms"]
-        same_queries = by_scale[large]["queries"] == by_scale[small]["queries"]
-        emit(
-            {
-                "bench": "service-summary",
-                "page": page,
-                "small_scale": small,
-                "large_scale": large,
-                "p95_large_over_small": round(ratio, 2),
-                "p95_goal": f"<= {GOAL_RATIO}",
-                "p95_met": ratio <= GOAL_RATIO,
-                "queries_small": by_scale[small]["queries"],
-                "queries_large": by_scale[large]["queries"],
-                "queries_met": same_queries,
-                "met": ratio <= GOAL_RATIO and same_queries,
-            }
-        )
+    emit_scale_summaries("service", results, options.scales, GOAL_RATIO)
 
 
 if __name__ == "__main__":
