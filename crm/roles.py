@@ -192,3 +192,12 @@ def ensure_roles(**kwargs) -> None:
             app_label, codename = name.split(".")
             wanted |= Q(content_type__app_label=app_label, codename=codename)
         group.permissions.set(Permission.objects.filter(wanted))
+
+
+# Added by dms.0002: the KPI dashboards. Managers see their rooftops' and set monthly targets; the
+# people who sell and serve see their own figures.
+KPI_TARGETS = [f"dms.{action}_kpitarget" for action in ("view", "add", "change", "delete")]
+DEFAULT_PERMISSIONS[Role.MANAGER] += ["dms.view_team_kpis", *KPI_TARGETS]
+DEFAULT_PERMISSIONS[Role.ADMINISTRATOR] += ["dms.view_team_kpis", *KPI_TARGETS]
+for _role in (Role.SALES_CONSULTANT, Role.SERVICE_ADVISOR, Role.CUSTOMER_SPECIALIST):
+    DEFAULT_PERMISSIONS[_role] += ["dms.view_own_kpis"]

@@ -15,3 +15,11 @@ def worker_heartbeat(token: str) -> dict:
     beat = {"token": token, "host": socket.gethostname(), "at": timezone.now().isoformat()}
     cache.set(HEARTBEAT_CACHE_KEY, beat, timeout=None)
     return beat
+
+
+@shared_task(name="dms.refresh_kpis")
+def refresh_kpis() -> int:
+    """Bring the KPI rollups of every day a write has touched up to date (every minute from beat)."""
+    from .rollups import refresh
+
+    return refresh()
