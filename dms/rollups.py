@@ -100,7 +100,7 @@ def metrics() -> dict[str, Metric]:
 
 
 def _trigger_name(table: str) -> str:
-    return "kpi_dirty_" + hashlib.sha1(table.encode()).hexdigest()[:12]
+    return "kpi_dirty_" + hashlib.sha1(table.encode(), usedforsecurity=False).hexdigest()[:12]
 
 
 def trigger_sql() -> list[str]:

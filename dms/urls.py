@@ -4,12 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import dashboard_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("health/", views.health, name="health"),
+    path("dashboard/", dashboard_views.home, name="dashboard-home"),
+    path("dashboard/<slug:name>/", dashboard_views.DashboardView.as_view(), name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -124,9 +124,32 @@ class RepairOrderPageFilterSet(StyledFilterSet):
     advisor = django_filters.ModelChoiceFilter(queryset=_staff, label=_("Advisor"))
     dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
     is_comeback = django_filters.BooleanFilter(label=_("Comeback"))
+    # the dashboards' drill-down: the orders behind a number (instants of the period's local days)
+    from_appointment = django_filters.BooleanFilter(
+        field_name="appointment", lookup_expr="isnull", exclude=True, label=_("From an appointment")
+    )
+    checked_in_after = RepairOrderFilterSet.base_filters["checked_in_after"]
+    checked_in_before = RepairOrderFilterSet.base_filters["checked_in_before"]
+    delivered_after = django_filters.IsoDateTimeFilter(
+        field_name="delivered_at", lookup_expr="gte", label=_("Delivered from")
+    )
+    delivered_before = django_filters.IsoDateTimeFilter(
+        field_name="delivered_at", lookup_expr="lt", label=_("Delivered before")
+    )
 
     class Meta:
         model = RepairOrder
-        fields = ["number", "status", "advisor", "dealership", "is_comeback"]
+        fields = [
+            "number",
+            "status",
+            "advisor",
+            "dealership",
+            "is_comeback",
+            "from_appointment",
+            "checked_in_after",
+            "checked_in_before",
+            "delivered_after",
+            "delivered_before",
+        ]
 
     filter_number = RepairOrderFilterSet.filter_number

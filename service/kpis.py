@@ -38,8 +38,12 @@ RO_DATES = (
     "SELECT x.dealership_id, x.checked_in_at AS ts FROM {rows} x",
     "SELECT x.dealership_id, x.delivered_at AS ts FROM {rows} x",
 )
-LINE_DELIVERED = "SELECT r.dealership_id, r.delivered_at AS ts FROM {rows} x JOIN service_repairorder r ON r.id = x.repair_order_id"
-LINE_DECIDED = "SELECT r.dealership_id, x.decided_at AS ts FROM {rows} x JOIN service_repairorder r ON r.id = x.repair_order_id"
+LINE_DELIVERED = (
+    "SELECT r.dealership_id, r.delivered_at AS ts FROM {rows} x JOIN service_repairorder r ON r.id = x.repair_order_id"
+)
+LINE_DECIDED = (
+    "SELECT r.dealership_id, x.decided_at AS ts FROM {rows} x JOIN service_repairorder r ON r.id = x.repair_order_id"
+)
 
 metric(
     "ro_opened",

@@ -213,6 +213,11 @@ class RepairOrder(models.Model):
                 fields=["vehicle", "checked_in_at"], condition=~Q(status="cancelled"), name="ro_vehicle_visits"
             ),
             models.Index(fields=["customer", "-checked_in_at"], name="ro_customer_history"),
+            # the KPI rollups read a rooftop's orders by the day they were checked in and delivered
+            models.Index(fields=["dealership", "checked_in_at"], name="ro_kpi_checked_in"),
+            models.Index(
+                fields=["dealership", "delivered_at"], condition=Q(delivered_at__isnull=False), name="ro_kpi_delivered"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -281,6 +286,10 @@ class LabourLine(Line):
     class Meta(Line.Meta):
         default_related_name = "labour_lines"
         verbose_name = _("labour line")
+        # the KPI rollups count additional work by the day the customer decided
+        indexes = [
+            models.Index(fields=["decided_at"], condition=Q(is_additional=True), name="labourline_extra_decided")
+        ]
 
     def __str__(self) -> str:
         return f"{self.operation_code} {self.description}"
@@ -299,6 +308,7 @@ class PartLine(Line):
     class Meta(Line.Meta):
         default_related_name = "part_lines"
         verbose_name = _("parts line")
+        indexes = [models.Index(fields=["decided_at"], condition=Q(is_additional=True), name="partline_extra_decided")]
 
     def __str__(self) -> str:
         return f"{self.part_number} × {self.quantity}"
@@ -364,6 +374,7 @@ class TimeEntry(models.Model):
 
     class Meta:
         ordering = ["started_at"]
+        indexes = [models.Index(fields=["started_at"], name="timeentry_started")]  # clocked hours per day
         constraints = [
             models.UniqueConstraint(
                 fields=["technician"], condition=Q(ended_at__isnull=True), name="one_open_clock_per_technician"
