@@ -73,6 +73,7 @@ class DashboardView(LoginRequiredMixin, View):
                 "dashboard": dashboard,
                 "charts": {chart.key: chart.config() for chart in dashboard.charts},
                 "export_query": request.GET.urlencode(),
+                "chosen_rooftops": [int(pk) for pk in request.GET.getlist("dealership") if pk.isdigit()],
             },
         )
 

@@ -104,7 +104,7 @@ class DashboardFilterForm(forms.Form):
             dealership_ids=sorted(dealership_ids),
             period=period,
             staff_id=staff.pk if staff else None,
-            staff_name=(staff.get_full_name() or staff.username) if staff else "",
+            staff_name=str(staff) if staff else "",
             personal=not self.team,
             today=today,
         )
@@ -198,8 +198,10 @@ class Scope:
 
 def staff_names(ids) -> dict[int, str]:
     return {
-        user.pk: user.get_full_name() or user.username
-        for user in User.objects.filter(pk__in=[i for i in ids if i]).only("username", "first_name", "last_name")
+        user.pk: str(user)
+        for user in User.objects.filter(pk__in=[i for i in ids if i]).only(
+            "username", "full_name", "first_name", "last_name"
+        )
     }
 
 

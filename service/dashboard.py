@@ -130,30 +130,24 @@ def build(scope: Scope) -> Dashboard:
     ]
 
     # Technician utilisation: the rooftops' technicians (or the one chosen) over the period's opening hours.
-    available = kpis.available_hours(scope.dealership_ids, scope.period.first, scope.period.last)
+    periods = scope.period.comparisons()
+    hours = kpis.available_hours(scope.dealership_ids, periods)
+    available = hours["current"]
     technicians = kpis.technicians(scope.dealership_ids)
     technician = scope.staff_id if scope.staff_id and any(scope.staff_id in t for t in technicians.values()) else None
     if not scope.staff_id or technician:
-        dashboard.tiles.append(
-            compare(
-                "technician_utilisation",
-                _("Technician utilisation"),
-                lambda f: kpis.technician_utilisation(f, available, technicians, technician),
-                facts,
-                kind="rate",
-                help=_("Hours clocked on jobs / technicians' opening hours in the period."),
-            )
+        tile = compare(
+            "technician_utilisation",
+            _("Technician utilisation"),
+            lambda f: kpis.technician_utilisation(f, available, technicians, technician),
+            facts,
+            kind="rate",
+            help=_("Hours clocked on jobs / technicians' opening hours in the period."),
         )
-        # the comparisons' opening hours differ from the period's: recompute them
-        for label, attribute in (("previous", "previous"), ("last_year", "last_year")):
-            first, last = scope.period.comparisons()[label]
-            other = kpis.available_hours(scope.dealership_ids, first, last)
-            setattr(
-                dashboard.tiles[-1],
-                attribute,
-                kpis.technician_utilisation(facts[label], other, technicians, technician),
-            )
-        dashboard.tiles[-1].month_to_date = None
+        # each comparison has its own opening hours
+        tile.previous = kpis.technician_utilisation(facts["previous"], hours["previous"], technicians, technician)
+        tile.last_year = kpis.technician_utilisation(facts["last_year"], hours["last_year"], technicians, technician)
+        dashboard.tiles.append(tile)
 
     # Per advisor and per technician
     all_technicians = {t for ids in technicians.values() for t in ids}
@@ -163,6 +157,7 @@ def build(scope: Scope) -> Dashboard:
     for advisor in advisors:
         rows.append(
             {
+                "id": advisor,
                 "name": names.get(advisor, "?"),
                 "opened": kpis.ros_opened(current, advisor),
                 "delivered": kpis.ros_delivered(current, advisor),
@@ -203,6 +198,7 @@ def build(scope: Scope) -> Dashboard:
             continue
         tech_rows.append(
             {
+                "id": tech,
                 "name": names.get(tech, "?"),
                 "clocked": current.total("clocked", staff=tech).quantize(kpis.TENTHS),
                 "available": sum(h for r, h in available.items() if tech in technicians.get(r, ())),
@@ -282,6 +278,7 @@ def build(scope: Scope) -> Dashboard:
                 {
                     "label": str(_("Repair orders")),
                     "data": [current.n("ro_delivered", d) for d in ("on_time", "late", "no_promise")],
+                    "backgroundColor": ["#198754", "#dc3545", "#adb5bd"],
                 }
             ],
         ),

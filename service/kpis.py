@@ -221,28 +221,33 @@ def extra_work_approval_rate(facts: Facts, staff: int | None = None) -> Decimal 
     return ratio(approved, decided)
 
 
-def available_hours(dealership_ids: Sequence[int], first: datetime.date, last: datetime.date) -> dict[int, Decimal]:
-    """Each rooftop's opening hours over the period (business hours, less holidays): one technician's
-    available hours. Two queries."""
+def available_hours(
+    dealership_ids: Sequence[int], periods: dict[str, tuple[datetime.date, datetime.date]]
+) -> dict[str, dict[int, Decimal]]:
+    """Each rooftop's opening hours over each period (business hours, less holidays): one technician's
+    available hours. Two queries, whatever the number of periods."""
     hours: dict[int, dict[int, Decimal]] = {rooftop: {} for rooftop in dealership_ids}
     for row in BusinessHours.objects.filter(dealership_id__in=dealership_ids):
-        opens = datetime.datetime.combine(first, row.opens_at)
-        closes = datetime.datetime.combine(first, row.closes_at)
+        opens = datetime.datetime.combine(datetime.date.min, row.opens_at)
+        closes = datetime.datetime.combine(datetime.date.min, row.closes_at)
         hours[row.dealership_id][row.weekday] = Decimal((closes - opens).total_seconds()) / 3600
-    closed = set(
-        Holiday.objects.filter(dealership_id__in=dealership_ids, closed_on__range=(first, last)).values_list(
-            "dealership_id", "closed_on"
-        )
+    holidays = Holiday.objects.filter(
+        dealership_id__in=dealership_ids, closed_on__gte=min(p[0] for p in periods.values())
     )
-    out = {}
-    for rooftop, by_weekday in hours.items():
-        total = Decimal("0")
-        day = first
-        while day <= last:
-            if (rooftop, day) not in closed:
-                total += by_weekday.get(day.weekday(), Decimal("0"))
-            day += datetime.timedelta(days=1)
-        out[rooftop] = total
+    closed = set(
+        holidays.filter(closed_on__lte=max(p[1] for p in periods.values())).values_list("dealership_id", "closed_on")
+    )
+    out: dict[str, dict[int, Decimal]] = {}
+    for label, (first, last) in periods.items():
+        out[label] = {}
+        for rooftop, by_weekday in hours.items():
+            total = Decimal("0")
+            day = first
+            while day <= last:
+                if (rooftop, day) not in closed:
+                    total += by_weekday.get(day.weekday(), Decimal("0"))
+                day += datetime.timedelta(days=1)
+            out[label][rooftop] = total
     return out
 
 

@@ -21,8 +21,8 @@
       data: {
         labels: config.labels,
         datasets: config.datasets.map((dataset, i) => ({
-          ...dataset,
           backgroundColor: round ? palette : palette[i % palette.length],
+          ...dataset,
           borderColor: round ? "#fff" : palette[i % palette.length],
           tension: 0.25,
           pointRadius: config.labels.length > 40 ? 0 : 2,

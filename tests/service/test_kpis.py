@@ -148,7 +148,7 @@ def test_every_service_kpi_on_a_hand_built_month(october):
     assert kpis.average_ro_value(facts) == Decimal("840.00")  # (1350 + 336 − 6) / 2
     assert kpis.extra_work_approval_rate(facts) == Decimal("0.5000")
     rooftop = october["rooftop"]
-    available = kpis.available_hours([rooftop.pk], *OCTOBER)
+    available = kpis.available_hours([rooftop.pk], {"c": OCTOBER})["c"]
     assert available == {rooftop.pk: Decimal("294.5")}  # 08:30–18:00 every day of October
     technicians = kpis.technicians([rooftop.pk])
     assert technicians == {rooftop.pk: {october["technician"].pk}}
