@@ -12,7 +12,7 @@ from service.models import RepairOrder
 from tests.conftest import api_client_for
 from tests.factories import UserFactory, VehicleFactory
 
-from .test_kpis import at, october, order  # noqa: F401 (the fixture)
+from .conftest import at, order
 
 OCTOBER_QUERY = {"preset": "custom", "first": "2026-10-01", "last": "2026-10-31"}
 
@@ -48,7 +48,9 @@ def test_a_manager_sees_the_rooftops_figures_with_a_target(october, manager):
     html = response.content.decode()
     assert "¥840" in html and "50.0%" in html
     # every number links to the orders behind it
-    assert "status=delivered" in delivered.link and "delivered_after=2026-10-01T00%3A00%3A00%2B08%3A00" in delivered.link
+    assert (
+        "status=delivered" in delivered.link and "delivered_after=2026-10-01T00%3A00%3A00%2B08%3A00" in delivered.link
+    )
     listed = client_for(manager).get(delivered.link)
     assert listed.status_code == 200
     assert sorted(o.number for o in listed.context["table"].data) == ["RO1", "RO2"]
@@ -62,8 +64,9 @@ def test_an_empty_period_shows_a_dash(october, manager):
     )
     assert response.status_code == 200
     assert response.context["dashboard"].tile("on_time_rate").value is None
-    assert '<a class="text-reset text-decoration-none stretched-link" href="/service/repair-orders/?status=delivered' in (
-        response.content.decode()
+    assert (
+        '<a class="text-reset text-decoration-none stretched-link" href="/service/repair-orders/?status=delivered'
+        in (response.content.decode())
     )
     assert response.content.decode().count(">—<") >= 6
 
@@ -105,9 +108,13 @@ def test_who_may_not_see_a_dashboard(october, staff):
 
 
 def test_bad_filters_are_refused_with_a_message(october, manager):
-    response = api_client_for(manager).get("/api/kpis/", {"preset": "custom", "first": "2026-10-31", "last": "2026-10-01"})
+    response = api_client_for(manager).get(
+        "/api/kpis/", {"preset": "custom", "first": "2026-10-31", "last": "2026-10-01"}
+    )
     assert response.status_code == 400 and response.json() == {"last": ["The period ends before it starts."]}
-    response = api_client_for(manager).get("/api/kpis/", {"preset": "custom", "first": "2020-01-01", "last": "2026-10-01"})
+    response = api_client_for(manager).get(
+        "/api/kpis/", {"preset": "custom", "first": "2020-01-01", "last": "2026-10-01"}
+    )
     assert response.status_code == 400 and "three years" in response.json()["last"][0]
     response = api_client_for(manager).get("/api/kpis/", {"preset": "someday"})
     assert response.status_code == 400 and "preset" in response.json()
@@ -133,8 +140,14 @@ def _more_orders(october, count):
     advisors = [UserFactory(username=f"adv{i}", role=Role.SERVICE_ADVISOR, rooftops=[rooftop]) for i in range(8)]
     for i in range(count):
         order(
-            rooftop, vehicle, advisors[i % 8], 100 + i, at(10, 1 + i % 28, 10), status="delivered",
-            delivered_at=at(10, 1 + i % 28, 15), promised_at=at(10, 1 + i % 28, 16),
+            rooftop,
+            vehicle,
+            advisors[i % 8],
+            100 + i,
+            at(10, 1 + i % 28, 10),
+            status="delivered",
+            delivered_at=at(10, 1 + i % 28, 15),
+            promised_at=at(10, 1 + i % 28, 16),
         )
 
 
