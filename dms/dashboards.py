@@ -274,10 +274,12 @@ class Chart:
     datasets: list[dict]
     kind: str = "count"
     stacked: bool = False
+    horizontal: bool = False
 
     def config(self) -> dict:
         return {
             "type": self.type,
+            "horizontal": self.horizontal,
             "kind": self.kind,
             "stacked": self.stacked,
             "labels": self.labels,

@@ -1,11 +1,13 @@
 """The sales filters, shared by the sales API and the sales list pages."""
 
 import django_filters
+from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.filters import StyledFilterSet, _rooftops, _staff
 
-from .choices import Grade, LeadSource, LostReview, OrderStatus, Stage, StockStatus, TestDriveStatus
+from .choices import OPEN_STAGES, Grade, LeadSource, LostReview, OrderStatus, Stage, StockStatus, TestDriveStatus
 from .models import Lead, Order, Quote, StockVehicle, TestDrive
 
 
@@ -45,10 +47,42 @@ class LeadPageFilterSet(StyledFilterSet):
     source = django_filters.ChoiceFilter(choices=LeadSource.choices, label=_("Source"))
     owner = django_filters.ModelChoiceFilter(queryset=_staff, label=_("Consultant"))
     model_of_interest = django_filters.CharFilter(lookup_expr="istartswith", label=_("Model starts with"))
+    # the dashboard's drill-down: the leads behind a number (instants of the period's local days)
+    dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label=_("Created from"))
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label=_("Created before")
+    )
+    lost_review = django_filters.ChoiceFilter(choices=LostReview.choices[1:], label=_("Lost review"))
+    delivered_after = django_filters.IsoDateTimeFilter(
+        field_name="orders__delivered_at", lookup_expr="gte", label=_("Delivered from"), distinct=True
+    )
+    delivered_before = django_filters.IsoDateTimeFilter(
+        field_name="orders__delivered_at", lookup_expr="lt", label=_("Delivered before"), distinct=True
+    )
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Follow-up overdue"))
 
     class Meta:
         model = Lead
-        fields = ["stage", "grade", "source", "owner", "model_of_interest"]
+        fields = [
+            "stage",
+            "grade",
+            "source",
+            "owner",
+            "model_of_interest",
+            "dealership",
+            "created_after",
+            "created_before",
+            "lost_review",
+            "delivered_after",
+            "delivered_before",
+            "overdue",
+        ]
+
+    def filter_overdue(self, queryset, name, value):
+        """Open leads whose next follow-up day has passed (the dashboard's overdue lead follow-ups)."""
+        overdue = Q(stage__in=OPEN_STAGES, next_followup_on__lt=timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)
 
 
 class TestDriveFilterSet(StyledFilterSet):

@@ -29,13 +29,17 @@
         })),
       },
       options: {
+        indexAxis: config.horizontal ? "y" : "x",
         maintainAspectRatio: false,
         animation: false,
         plugins: {
           legend: { display: config.datasets.length > 1 || round, position: "bottom", labels: { boxWidth: 12 } },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label || ctx.label}: ${format(ctx.parsed.y ?? ctx.parsed)}` } },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label || ctx.label}: ${format(round ? ctx.parsed : config.horizontal ? ctx.parsed.x : ctx.parsed.y)}` } },
         },
-        scales: round ? {} : {
+        scales: round ? {} : config.horizontal ? {
+          x: { beginAtZero: true, ticks: { callback: format } },
+          y: { ticks: { autoSkip: false } },
+        } : {
           x: { stacked: config.stacked, ticks: { maxRotation: 0, autoSkip: true } },
           y: { stacked: config.stacked, beginAtZero: true, ticks: { callback: format } },
         },
