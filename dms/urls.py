@@ -11,6 +11,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("health/", views.health, name="health"),
     path("dashboard/", dashboard_views.home, name="dashboard-home"),
+    path("dashboard/targets/", dashboard_views.TargetsView.as_view(), name="dashboard-targets"),
     path("dashboard/<slug:name>/", dashboard_views.DashboardView.as_view(), name="dashboard"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
