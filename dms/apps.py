@@ -14,3 +14,9 @@ class DmsConfig(AppConfig):
         # Each app defines its KPI metrics in its own kpis.py; the rollup triggers follow them.
         autodiscover_modules("kpis")
         post_migrate.connect(install_triggers, sender=self, dispatch_uid="dms.install_kpi_triggers")
+
+        from crm.demo import register_seeder
+
+        from .demo import seed
+
+        register_seeder(seed, last=True)

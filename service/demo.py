@@ -22,6 +22,7 @@ from . import pricing, services
 from .choices import AppointmentStatus, PayType, RepairOrderStatus, ServiceType
 from .models import (
     Appointment,
+    Job,
     LabourLine,
     Part,
     PartLine,
@@ -29,6 +30,7 @@ from .models import (
     RepairOrder,
     RepairOrderCounter,
     ServiceSettings,
+    TimeEntry,
 )
 
 OPERATIONS = (
@@ -117,15 +119,16 @@ def _history(rng, rooftop, settings, vehicles, parts, advisor, technician) -> in
                 odometer_km=max(1000, (vehicle.odometer_km or 20000) - back * 40),
                 fuel_level=rng.choice((25, 50, 75)),
                 concern=rng.choice(CONCERNS),
-                promised_at=arrived + datetime.timedelta(hours=4),
+                promised_at=arrived + datetime.timedelta(hours=rng.choice((5, 6, 6, 7))),
                 tax_rate=settings.tax_rate,
                 approved_by_name=vehicle.owner.full_name if vehicle.owner else "",
                 approved_at=arrived + datetime.timedelta(minutes=20),
                 approval_channel="in_person",
                 checked_in_at=arrived,
                 ready_at=arrived + datetime.timedelta(hours=rng.uniform(2, 5)),
-                delivered_at=arrived + datetime.timedelta(hours=rng.uniform(5, 6)),
+                delivered_at=arrived + datetime.timedelta(hours=rng.uniform(4.5, 6.5)),
                 rework_count=1 if rng.random() < 0.04 else 0,
+                is_comeback=rng.random() < 0.03,
                 created_by=advisor,
                 year=arrived.year,
             )
@@ -161,8 +164,26 @@ def _history(rng, rooftop, settings, vehicles, parts, advisor, technician) -> in
     RepairOrder.objects.bulk_create(orders, batch_size=1000)
     for year, last in per_year.items():
         RepairOrderCounter.objects.update_or_create(dealership=rooftop, year=year, defaults={"last": last})
-    labour, part_lines, payments = [], [], []
+    labour, part_lines, payments, jobs = [], [], [], []
     for order, (code, name, hours, picked) in zip(orders, plans, strict=True):
+        jobs.append(Job(repair_order=order, technician=technician, planned_hours=Decimal(hours)))
+        if rng.random() < 0.2:  # extra work found on the lift: most customers say yes on the phone
+            approved = rng.random() < 0.7
+            labour.append(
+                LabourLine(
+                    repair_order=order,
+                    operation_code="EXTRA",
+                    description=rng.choice(("更换刹车片", "更换空调滤芯", "四轮定位")),
+                    hours=Decimal("1.0"),
+                    rate=rooftop.labour_rate_amount,
+                    pay_type=order.pay_type,
+                    technician=technician,
+                    is_additional=True,
+                    status="approved" if approved else "declined",
+                    decided_at=order.checked_in_at + datetime.timedelta(hours=1),
+                    decided_channel="phone",
+                )
+            )
         line = LabourLine(
             repair_order=order,
             operation_code=code,
@@ -194,12 +215,26 @@ def _history(rng, rooftop, settings, vehicles, parts, advisor, technician) -> in
     LabourLine.objects.bulk_create(labour, batch_size=1000)
     PartLine.objects.bulk_create(part_lines, batch_size=1000)
     Payment.objects.bulk_create(payments, batch_size=1000)
-    booked = []
+    Job.objects.bulk_create(jobs, batch_size=1000)
+    clocks = []
+    for job, order in zip(jobs, orders, strict=True):  # the technician clocks on after approval, about the hours sold
+        started = order.checked_in_at + datetime.timedelta(minutes=rng.randint(30, 60))
+        clocks.append(
+            TimeEntry(
+                job=job,
+                technician=technician,
+                started_at=started,
+                ended_at=started + datetime.timedelta(hours=float(job.planned_hours) * rng.uniform(0.8, 1.1)),
+            )
+        )
+    TimeEntry.objects.bulk_create(clocks, batch_size=1000)
+    booked, kept = [], []
     for ref, status in appointments:
         if isinstance(ref, Appointment):
             booked.append(ref)
             continue
         order = orders[ref]
+        kept.append(order)
         start = order.checked_in_at.replace(minute=0 if order.checked_in_at.minute < 30 else 30)
         booked.append(
             Appointment(
@@ -215,6 +250,10 @@ def _history(rng, rooftop, settings, vehicles, parts, advisor, technician) -> in
             )
         )
     Appointment.objects.bulk_create(booked, batch_size=1000)
+    arrived = [appointment for appointment in booked if appointment.status == AppointmentStatus.ARRIVED]
+    for order, appointment in zip(kept, arrived, strict=True):  # the order each kept appointment became
+        order.appointment = appointment
+    RepairOrder.objects.bulk_update(kept, ["appointment"], batch_size=1000)
     _surveys(orders, today, zone, advisor)
     return len(orders)
 
