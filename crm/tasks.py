@@ -9,3 +9,11 @@ def escalate_overdue_complaints() -> int:
     from .services import complaints_escalate_overdue
 
     return complaints_escalate_overdue()
+
+
+@shared_task(name="crm.snapshot_retention", ignore_result=True)
+def snapshot_retention() -> int:
+    """Nightly: every rooftop's retention figures as of its local today, stored for the dashboards."""
+    from .kpis import retention_snapshots_store
+
+    return retention_snapshots_store()
