@@ -129,6 +129,13 @@ class ComplaintFilterSet(StyledFilterSet):
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     dealership = django_filters.ModelChoiceFilter(queryset=_rooftops, label=_("Dealership"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer id"))
+    # the dashboard's drill-down: the complaints received in a period (instants of its local days)
+    created_after = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label=_("Received from")
+    )
+    created_before = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label=_("Received before")
+    )
 
     class Meta:
         model = Complaint
@@ -142,6 +149,8 @@ class ComplaintFilterSet(StyledFilterSet):
             "overdue",
             "dealership",
             "customer",
+            "created_after",
+            "created_before",
         ]
 
     def filter_open(self, queryset, name, value):

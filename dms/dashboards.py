@@ -33,7 +33,7 @@ from .periods import MAX_DAYS, PRESETS, Period, preset_period
 DASHBOARDS: dict[str, tuple[str, str]] = {
     "sales": ("sales.dashboard.build", _("Sales")),
     "service": ("service.dashboard.build", _("Service")),
-    "care": ("crm.dashboard.build", _("Customer care")),
+    "care": ("followup.dashboard.build", _("Customer care")),
 }
 COMPARISONS = ("previous", "last_year")
 
@@ -132,11 +132,15 @@ class Scope:
     def staff_ids(self) -> list[int] | None:
         return [self.staff_id] if self.staff_id else None
 
-    def facts(self, names: Sequence[str], staff: bool = True) -> dict[str, rollups.Facts]:
-        """Counters of the period and its two comparisons (plus this month for targets), one statement."""
+    def facts(
+        self, names: Sequence[str], staff: bool = True, extra: dict[str, tuple] | None = None
+    ) -> dict[str, rollups.Facts]:
+        """Counters of the period and its two comparisons (plus this month for targets, and any ``extra``
+        periods), in one statement."""
         self._refresh()
         periods = self.period.comparisons()
         periods["target_month"] = (self.period.last.replace(day=1), self.period.last)
+        periods.update(extra or {})
         return rollups.read_periods(names, self.dealership_ids, periods, self.staff_ids if staff else None)
 
     def series(self, names: Sequence[str], staff: bool = True) -> dict[datetime.date, rollups.Facts]:

@@ -7,7 +7,8 @@ import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
-from django.utils.module_loading import import_string
+
+from crm.kpis import retention_snapshots_store
 
 from . import rollups
 from .models import KpiTarget, TargetKpi
@@ -44,14 +45,6 @@ def seed(*, rooftops, staff, stdout) -> None:
                 value = (figure * Decimal("1.1")).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
                 KpiTarget.objects.create(dealership=rooftop, month=month, kpi=kpi, value=value)
                 made += 1
-    snapshot = _retention_snapshot()
-    if snapshot:
-        snapshot()
+    retention_snapshots_store()
     stdout.write(f"Demo dashboards: rollups up to date, {made} targets for {month:%Y-%m}.")
 
-
-def _retention_snapshot():
-    try:
-        return import_string("crm.tasks.snapshot_retention")
-    except ImportError:
-        return None
