@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from dms.dashboards import Chart, Column, Dashboard, Scope, Table, bucket_label, compare, staff_names
 
@@ -56,7 +57,7 @@ def build(scope: Scope) -> Dashboard:
         ),
         compare(
             "lost_rate",
-            _("Lost rate"),
+            pgettext_lazy("leads", "Lost rate"),
             kpis.lost_rate,
             facts,
             kind="rate",
