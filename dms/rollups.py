@@ -194,20 +194,34 @@ def refresh() -> int:
     return len(pairs)
 
 
+def _ranges(pairs: Sequence[tuple[int, datetime.date]]) -> list[tuple[int, datetime.date, datetime.date]]:
+    """Consecutive days of a rooftop as one range: the metrics read a few long ranges, not many days."""
+    ranges: list[list] = []
+    for rooftop, day in sorted(set(pairs)):
+        if ranges and ranges[-1][0] == rooftop and ranges[-1][2] + datetime.timedelta(days=1) == day:
+            ranges[-1][2] = day
+        else:
+            ranges.append([rooftop, day, day])
+    return [(rooftop, first, last) for rooftop, first, last in ranges]
+
+
 def recompute(cursor, pairs: Sequence[tuple[int, datetime.date]]) -> None:
-    rooftops = [p[0] for p in pairs]
-    days = [p[1] for p in pairs]
+    ranges = _ranges(pairs)
+    rooftops = [r[0] for r in ranges]
+    firsts = [r[1] for r in ranges]
+    lasts = [r[2] for r in ranges]
     cursor.execute(
-        """DELETE FROM dms_kpirollup r USING unnest(%s::int[], %s::date[]) AS v(dealership_id, day)
-        WHERE r.grain = 'd' AND r.dealership_id = v.dealership_id AND r.day = v.day""",
-        [rooftops, days],
+        """DELETE FROM dms_kpirollup r
+        USING unnest(%s::int[], %s::date[], %s::date[]) AS v(dealership_id, first_day, last_day)
+        WHERE r.grain = 'd' AND r.dealership_id = v.dealership_id AND r.day BETWEEN v.first_day AND v.last_day""",
+        [rooftops, firsts, lasts],
     )
     if _METRICS:
         cursor.execute(
             f"""WITH {SCOPE_CTE}
             INSERT INTO dms_kpirollup (grain, dealership_id, day, metric, staff_id, dim, n, total)
             SELECT 'd', u.dealership_id, u.day, u.metric, u.staff_id, u.dim, u.n, u.total FROM ({_union(_METRICS)}) u""",
-            [rooftops, days, days],
+            [rooftops, firsts, lasts],
         )
     months = sorted({(rooftop, day.replace(day=1)) for rooftop, day in pairs})
     month_rooftops = [m[0] for m in months]
