@@ -38,6 +38,7 @@ bench: install
 	$(PY) -m bench.service
 	$(PY) -m bench.sales
 	$(PY) -m bench.care
+	$(PY) -m bench.kpis
 
 messages: install
 	$(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=bench --ignore=tests --no-obsolete
