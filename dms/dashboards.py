@@ -141,7 +141,10 @@ class Scope:
         periods = self.period.comparisons()
         periods["target_month"] = (self.period.last.replace(day=1), self.period.last)
         periods.update(extra or {})
-        return rollups.read_periods(names, self.dealership_ids, periods, self.staff_ids if staff else None)
+        # only the period itself is split per person (the per-person tables); comparisons read rooftop totals
+        return rollups.read_periods(
+            names, self.dealership_ids, periods, self.staff_ids if staff else None, per_staff={"current"}
+        )
 
     def series(self, names: Sequence[str], staff: bool = True) -> dict[datetime.date, rollups.Facts]:
         self._refresh()

@@ -1,7 +1,9 @@
 """Daily and monthly KPI rollups, the log of days a write has made stale, and monthly targets.
 
 A dashboard never scans years of raw rows: each KPI's counters are summed per rooftop, local day,
-staff member and dimension (``grain`` ``d``) and per month (``m``, the sum of the month's days).
+staff member and dimension (``grain`` ``d``) and per month (``m``, the sum of the month's days), and
+the same without the staff member (``D`` and ``M``: what the rooftop figures, comparisons and trends
+read, a fraction of the rows).
 Triggers on the source tables log the (rooftop, day) pairs every write touches in ``KpiDirty``
 within the writing transaction; ``dms.rollups.refresh`` recomputes those days from the raw rows
 (a Celery task every minute, and every dashboard before it reads). Snapshot figures that are not
@@ -20,8 +22,10 @@ from crm.models import Dealership
 
 
 class Grain(models.TextChoices):
-    DAY = "d", _("Day")
-    MONTH = "m", _("Month")
+    DAY = "d", _("Day, per staff member")
+    MONTH = "m", _("Month, per staff member")
+    DAY_TOTAL = "D", _("Day")
+    MONTH_TOTAL = "M", _("Month")
     SNAPSHOT = "s", _("Snapshot")
 
 

@@ -26,7 +26,7 @@ import datetime
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -73,16 +73,19 @@ def metric(
     where: str = "TRUE",
     sources: dict[str, tuple[str, ...]] | None = None,
 ) -> Metric:
-    """Register a metric over ``table`` aliased ``t`` (``joins`` may add tables before the scope join,
-    ``after`` lateral joins after it) counted on the local day of ``date``."""
-    sql = f"""SELECT {rooftop} AS dealership_id, ({date} AT TIME ZONE s.tz)::date AS day,
-       COALESCE({staff}, 0) AS staff_id, COALESCE(({dim})::text, '') AS dim,
-       {n} AS n, round(COALESCE({total}, 0)::numeric, 4) AS total
-FROM {table} t {joins}
-JOIN kpi_scope s ON s.dealership_id = {rooftop} AND {date} >= s.starts AND {date} < s.ends
-{after}
-WHERE {where}
-GROUP BY 1, 2, 3, 4"""
+    """Register a metric over ``table`` aliased ``t`` (``joins`` and ``after`` add joined tables; ``rooftop``
+    says where the rooftop is) counted on the local day of ``date``."""
+    # A lateral subquery per scope row: the row's rooftop and bounds are parameters of the inner query, so the
+    # planner reads the day's rows through an index on the date (not the rooftop's whole history).
+    sql = f"""SELECT s.dealership_id, x.day, x.staff_id, x.dim, x.n, x.total
+FROM kpi_scope s CROSS JOIN LATERAL (
+    SELECT ({date} AT TIME ZONE s.tz)::date AS day, COALESCE({staff}, 0) AS staff_id,
+           COALESCE(({dim})::text, '') AS dim, {n} AS n, round(COALESCE({total}, 0)::numeric, 4) AS total
+    FROM {table} t {joins}
+    {after}
+    WHERE {rooftop} = s.dealership_id AND {date} >= s.starts AND {date} < s.ends AND ({where})
+    GROUP BY 1, 2, 3
+) x"""
     if sources is None:
         column = date.removeprefix("t.")
         sources = {table: (f"SELECT x.dealership_id, x.{column} AS ts FROM {{rows}} x",)}
@@ -213,7 +216,7 @@ def recompute(cursor, pairs: Sequence[tuple[int, datetime.date]]) -> None:
     cursor.execute(
         """DELETE FROM dms_kpirollup r
         USING unnest(%s::int[], %s::date[], %s::date[]) AS v(dealership_id, first_day, last_day)
-        WHERE r.grain = 'd' AND r.dealership_id = v.dealership_id AND r.day BETWEEN v.first_day AND v.last_day""",
+        WHERE r.grain IN ('d', 'D') AND r.dealership_id = v.dealership_id AND r.day BETWEEN v.first_day AND v.last_day""",
         [rooftops, firsts, lasts],
     )
     if _METRICS:
@@ -223,23 +226,33 @@ def recompute(cursor, pairs: Sequence[tuple[int, datetime.date]]) -> None:
             SELECT 'd', u.dealership_id, u.day, u.metric, u.staff_id, u.dim, u.n, u.total FROM ({_union(_METRICS)}) u""",
             [rooftops, firsts, lasts],
         )
+        cursor.execute(
+            """INSERT INTO dms_kpirollup (grain, dealership_id, day, metric, staff_id, dim, n, total)
+            SELECT 'D', r.dealership_id, r.day, r.metric, 0, r.dim, sum(r.n), sum(r.total)
+            FROM unnest(%s::int[], %s::date[], %s::date[]) AS v(dealership_id, first_day, last_day)
+            JOIN dms_kpirollup r ON r.grain = 'd' AND r.dealership_id = v.dealership_id
+                 AND r.day BETWEEN v.first_day AND v.last_day
+            GROUP BY r.dealership_id, r.day, r.metric, r.dim""",
+            [rooftops, firsts, lasts],
+        )
     months = sorted({(rooftop, day.replace(day=1)) for rooftop, day in pairs})
     month_rooftops = [m[0] for m in months]
     month_days = [m[1] for m in months]
     cursor.execute(
         """DELETE FROM dms_kpirollup r USING unnest(%s::int[], %s::date[]) AS v(dealership_id, month)
-        WHERE r.grain = 'm' AND r.dealership_id = v.dealership_id AND r.day = v.month""",
+        WHERE r.grain IN ('m', 'M') AND r.dealership_id = v.dealership_id AND r.day = v.month""",
         [month_rooftops, month_days],
     )
-    cursor.execute(
-        """INSERT INTO dms_kpirollup (grain, dealership_id, day, metric, staff_id, dim, n, total)
-        SELECT 'm', r.dealership_id, v.month, r.metric, r.staff_id, r.dim, sum(r.n), sum(r.total)
-        FROM unnest(%s::int[], %s::date[]) AS v(dealership_id, month)
-        JOIN dms_kpirollup r ON r.grain = 'd' AND r.dealership_id = v.dealership_id
-             AND r.day >= v.month AND r.day < (v.month + interval '1 month')::date
-        GROUP BY r.dealership_id, v.month, r.metric, r.staff_id, r.dim""",
-        [month_rooftops, month_days],
-    )
+    for day_grain, month_grain in (("d", "m"), ("D", "M")):
+        cursor.execute(
+            """INSERT INTO dms_kpirollup (grain, dealership_id, day, metric, staff_id, dim, n, total)
+            SELECT %s, r.dealership_id, v.month, r.metric, r.staff_id, r.dim, sum(r.n), sum(r.total)
+            FROM unnest(%s::int[], %s::date[]) AS v(dealership_id, month)
+            JOIN dms_kpirollup r ON r.grain = %s AND r.dealership_id = v.dealership_id
+                 AND r.day >= v.month AND r.day < (v.month + interval '1 month')::date
+            GROUP BY r.dealership_id, v.month, r.metric, r.staff_id, r.dim""",
+            [month_grain, month_rooftops, month_days, day_grain],
+        )
 
 
 def rebuild(dealership_ids: Sequence[int], first: datetime.date, last: datetime.date) -> int:
@@ -259,35 +272,47 @@ def rebuild(dealership_ids: Sequence[int], first: datetime.date, last: datetime.
 # Reads
 
 
-@dataclass
 class Facts:
-    """The counters of a set of metrics over one period: ``(metric, staff_id, dim) → (n, total)``."""
+    """The counters of a set of metrics over one period: ``(metric, staff_id, dim) → (n, total)``.
+    Lookups go through an index by metric and staff member, built once after the counters are read."""
 
-    counters: dict[tuple[str, int, str], tuple[int, Decimal]] = field(default_factory=dict)
+    def __init__(self, counters: dict[tuple[str, int, str], tuple[int, Decimal]] | None = None):
+        self.counters: dict[tuple[str, int, str], tuple[int, Decimal]] = dict(counters or {})
+        self._index: dict[tuple[str, int | None], dict[str, tuple[int, Decimal]]] | None = None
 
     def add(self, metric_name: str, staff_id: int, dim: str, n: int, total: Decimal) -> None:
         key = (metric_name, staff_id, dim)
         old_n, old_total = self.counters.get(key, (0, ZERO))
         self.counters[key] = (old_n + int(n), old_total + Decimal(total))
+        self._index = None
+
+    def _dims(self, metric_name: str, staff: int | None) -> dict[str, tuple[int, Decimal]]:
+        if self._index is None:
+            index: dict[tuple[str, int | None], dict[str, tuple[int, Decimal]]] = {}
+            for (name, staff_id, dim), (n, total) in self.counters.items():
+                for key in ((name, staff_id), (name, None)):
+                    dims = index.setdefault(key, {})
+                    old_n, old_total = dims.get(dim, (0, ZERO))
+                    dims[dim] = (old_n + n, old_total + total)
+            self._index = index
+        return self._index.get((metric_name, staff), {})
 
     def _select(self, metric_name: str, dim: str | Iterable[str] | None, staff: int | None):
-        dims = {dim} if isinstance(dim, str) else (set(dim) if dim is not None else None)
-        for (name, staff_id, row_dim), value in self.counters.items():
-            if name == metric_name and (dims is None or row_dim in dims) and (staff is None or staff_id == staff):
-                yield staff_id, row_dim, value
+        dims = self._dims(metric_name, staff)
+        if dim is None:
+            return dims.values()
+        if isinstance(dim, str):
+            return [dims[dim]] if dim in dims else []
+        return [dims[d] for d in set(dim) if d in dims]
 
     def n(self, metric_name: str, dim: str | Iterable[str] | None = None, staff: int | None = None) -> int:
-        return sum(value[0] for _, _, value in self._select(metric_name, dim, staff))
+        return sum(value[0] for value in self._select(metric_name, dim, staff))
 
     def total(self, metric_name: str, dim: str | Iterable[str] | None = None, staff: int | None = None) -> Decimal:
-        return sum((value[1] for _, _, value in self._select(metric_name, dim, staff)), ZERO)
+        return sum((value[1] for value in self._select(metric_name, dim, staff)), ZERO)
 
     def by_dim(self, metric_name: str, staff: int | None = None) -> dict[str, tuple[int, Decimal]]:
-        out: dict[str, tuple[int, Decimal]] = {}
-        for _, dim, (n, total) in self._select(metric_name, None, staff):
-            old = out.get(dim, (0, ZERO))
-            out[dim] = (old[0] + n, old[1] + total)
-        return out
+        return dict(self._dims(metric_name, staff))
 
     def staff_ids(self, *metric_names: str) -> set[int]:
         return {staff for (name, staff, _), _v in self.counters.items() if name in metric_names and staff}
@@ -297,6 +322,9 @@ class Facts:
             return NotImplemented
         clean = lambda c: {k: (n, t.normalize()) for k, (n, t) in c.items() if n or t}  # noqa: E731
         return clean(self.counters) == clean(other.counters)
+
+    def __repr__(self) -> str:
+        return f"Facts({self.counters!r})"
 
 
 def split_range(first: datetime.date, last: datetime.date) -> tuple[list[datetime.date], list[datetime.date]]:
@@ -322,21 +350,30 @@ def _staff_clause(staff_ids: Sequence[int] | None, params: list) -> str:
     return " AND staff_id = ANY(%s)"
 
 
+def _grains(per_staff: bool) -> tuple[str, str]:
+    return ("m", "d") if per_staff else ("M", "D")
+
+
 def read_periods(
     names: Sequence[str],
     dealership_ids: Sequence[int],
     periods: dict[str, tuple[datetime.date, datetime.date]],
     staff_ids: Sequence[int] | None = None,
+    per_staff: Iterable[str] | None = None,
 ) -> dict[str, Facts]:
-    """The rollup counters of each period, in one statement (whole months from the monthly rows)."""
+    """The rollup counters of each period, in one statement (whole months from the monthly rows). A period
+    is read per staff member when ``staff_ids`` filters or it is in ``per_staff`` (the default: all of
+    them); otherwise from the rooftop totals, which hold a fraction of the rows (staff id 0)."""
+    split = set(periods) if per_staff is None else set(per_staff)
     parts, params = [], []
     for label, (first, last) in periods.items():
         months, days = split_range(first, last)
-        params += [label, list(dealership_ids), list(names), months, days]
+        month_grain, day_grain = _grains(staff_ids is not None or label in split)
+        params += [label, list(dealership_ids), list(names), month_grain, months, day_grain, days]
         part = (
             "SELECT %s AS label, metric, staff_id, dim, sum(n), sum(total) FROM dms_kpirollup "
             "WHERE dealership_id = ANY(%s) AND metric = ANY(%s) "
-            "AND ((grain = 'm' AND day = ANY(%s::date[])) OR (grain = 'd' AND day = ANY(%s::date[])))"
+            "AND ((grain = %s AND day = ANY(%s::date[])) OR (grain = %s AND day = ANY(%s::date[])))"
         )
         part += _staff_clause(staff_ids, params) + " GROUP BY metric, staff_id, dim"
         parts.append(part)
@@ -358,7 +395,8 @@ def read_series(
     bucket: str,
     staff_ids: Sequence[int] | None = None,
 ) -> dict[datetime.date, Facts]:
-    """Counters per day, week (from Monday) or month of [first, last], in one statement."""
+    """Counters per day, week (from Monday) or month of [first, last], in one statement (the rooftop
+    totals unless ``staff_ids`` filters)."""
     if bucket not in ("day", "week", "month"):
         raise ValueError(bucket)
     if bucket == "month":
@@ -366,11 +404,12 @@ def read_series(
     else:
         months = []
         days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
-    params: list = [bucket, list(dealership_ids), list(names), months, days]
+    month_grain, day_grain = _grains(staff_ids is not None)
+    params: list = [bucket, list(dealership_ids), list(names), month_grain, months, day_grain, days]
     sql = (
         "SELECT date_trunc(%s, day)::date AS bucket, metric, staff_id, dim, sum(n), sum(total) FROM dms_kpirollup "
         "WHERE dealership_id = ANY(%s) AND metric = ANY(%s) "
-        "AND ((grain = 'm' AND day = ANY(%s::date[])) OR (grain = 'd' AND day = ANY(%s::date[])))"
+        "AND ((grain = %s AND day = ANY(%s::date[])) OR (grain = %s AND day = ANY(%s::date[])))"
     )
     sql += _staff_clause(staff_ids, params) + " GROUP BY 1, 2, 3, 4"
     result: dict[datetime.date, Facts] = defaultdict(Facts)

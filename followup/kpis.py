@@ -52,29 +52,17 @@ metric(
         )
     },
 )
-# Attempts carry no rooftop, so no index range is bounded by one, and joined to the scope as it is the planner
-# cannot tell how few a day holds: it would read every attempt and every follow-up. So each distinct time
-# range of the scope (one for a refresh of today at every rooftop of a time zone) reads its attempts once, by
-# time (followup_attempt_created), each finding its rooftop by its follow-up's key, in subqueries the planner
-# keeps apart (OFFSET 0); every scope row then keeps the attempts of its own rooftop read for its own range
-# (so none counts twice where two time zones' days overlap).
-ATTEMPTS_IN_SCOPE = f"""(SELECT r.starts AS range_starts, r.ends AS range_ends, x.actor_id, x.outcome, x.created_at,
-        (SELECT f.dealership_id FROM followup_followup f WHERE f.id = x.followup_id) AS dealership_id
-    FROM (SELECT DISTINCT starts, ends FROM kpi_scope) r
-    CROSS JOIN LATERAL (
-        SELECT a.followup_id, a.actor_id, a.outcome, a.created_at FROM followup_attempt a
-        WHERE a.created_at >= r.starts AND a.created_at < r.ends AND a.outcome NOT IN ({_sql_list(MESSAGE_OUTCOMES)})
-        OFFSET 0
-    ) x
-    OFFSET 0)"""  # noqa: S608
-
 metric(
     "contact_attempts",
-    table=ATTEMPTS_IN_SCOPE,
+    # attempts carry no rooftop: each day's attempts are read by time (followup_attempt_created), each
+    # finding its rooftop through its follow-up's key
+    table="followup_attempt",
+    joins="JOIN followup_followup f ON f.id = t.followup_id",
+    rooftop="f.dealership_id",
     date="t.created_at",
     staff="t.actor_id",
     dim="t.outcome",
-    where="t.range_starts = s.starts AND t.range_ends = s.ends",
+    where=f"t.outcome NOT IN ({_sql_list(MESSAGE_OUTCOMES)})",
     sources={
         "followup_attempt": (
             "SELECT f.dealership_id, x.created_at AS ts FROM {rows} x JOIN followup_followup f ON f.id = x.followup_id",

@@ -148,6 +148,12 @@ def test_rollups_equal_the_direct_computation_after_random_writes(rooftop, other
             raw = rollups.raw_facts(names, ids, first, last)
             assert rolled == raw, (round_number, label)
             assert raw.n("ro_opened") or label == "day"
+            totals = rollups.read_periods(names, ids, {label: (first, last)}, per_staff=())[label]
+            summed = {}
+            for (m, _staff, dim), (n, t) in raw.counters.items():
+                old = summed.get((m, 0, dim), (0, Decimal(0)))
+                summed[(m, 0, dim)] = (old[0] + n, old[1] + t)
+            assert totals == rollups.Facts(summed), (round_number, label)  # the rooftop totals: the staff rows summed
             staff_rolled = rollups.read_periods(names, ids, {label: (first, last)}, staff_ids=[advisors[1].pk])[label]
             assert staff_rolled == rollups.raw_facts(names, ids, first, last, staff_ids=[advisors[1].pk])
     # the monthly rows are the sums of their days
