@@ -271,6 +271,12 @@ class Table:
     rows: list[dict]
     links: list[dict] = field(default_factory=list)  # per row: column key → url
 
+    def cells(self):
+        """Each row's (column, value, link) cells, for the template."""
+        for index, row in enumerate(self.rows):
+            links = self.links[index] if index < len(self.links) else {}
+            yield [(column, row.get(column.key), links.get(column.key, "")) for column in self.columns]
+
 
 @dataclass
 class Chart:

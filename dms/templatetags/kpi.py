@@ -56,8 +56,3 @@ def percent_width(share) -> str:
     if share is None:
         return "0"
     return str(min(100, max(0, int(Decimal(share) * 100))))
-
-
-@register.filter
-def get_item(mapping, key):
-    return (mapping or {}).get(key, "")

@@ -47,6 +47,7 @@ def test_a_manager_sees_the_rooftops_figures_with_a_target(october, manager):
     assert (delivered.value, delivered.target, delivered.progress) == (2, Decimal("4"), Decimal("0.5000"))
     html = response.content.decode()
     assert "¥840" in html and "50.0%" in html
+    assert f'<a href="/service/repair-orders/?advisor={october["a"].pk}&amp;checked_in_after=' in html  # table cells link
     # every number links to the orders behind it
     assert (
         "status=delivered" in delivered.link and "delivered_after=2026-10-01T00%3A00%3A00%2B08%3A00" in delivered.link
