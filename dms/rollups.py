@@ -209,6 +209,10 @@ def _ranges(pairs: Sequence[tuple[int, datetime.date]]) -> list[tuple[int, datet
 
 
 def recompute(cursor, pairs: Sequence[tuple[int, datetime.date]]) -> None:
+    """Replace the rollups of ``pairs`` (in the caller's transaction)."""
+    # The metrics' union is one large statement: PostgreSQL's JIT would spend ~0.4 s compiling it for a few
+    # milliseconds of work (bench.kpis, one stale day at full scale: 400 ms with JIT, 33 ms without).
+    cursor.execute("SET LOCAL jit = off")
     ranges = _ranges(pairs)
     rooftops = [r[0] for r in ranges]
     firsts = [r[1] for r in ranges]

@@ -55,9 +55,9 @@ metric(
 metric(
     "contact_attempts",
     # attempts carry no rooftop: each day's attempts are read by time (followup_attempt_created), each
-    # finding its rooftop through its follow-up's key
+    # finding its rooftop through its follow-up's key (OFFSET 0: not by hashing the rooftop's every follow-up)
     table="followup_attempt",
-    joins="JOIN followup_followup f ON f.id = t.followup_id",
+    joins="CROSS JOIN LATERAL (SELECT f.dealership_id FROM followup_followup f WHERE f.id = t.followup_id OFFSET 0) f",
     rooftop="f.dealership_id",
     date="t.created_at",
     staff="t.actor_id",

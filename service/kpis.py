@@ -102,7 +102,10 @@ for _name, _table in (("extra_labour", "service_labourline"), ("extra_parts", "s
     metric(
         _name,
         table=_table,
-        joins="JOIN service_repairorder r ON r.id = t.repair_order_id",
+        # the order by its key for each line of the day (OFFSET 0 keeps the planner from reading the
+        # rooftop's every order and hashing them instead)
+        joins="CROSS JOIN LATERAL (SELECT r.dealership_id, r.advisor_id FROM service_repairorder r"
+        " WHERE r.id = t.repair_order_id OFFSET 0) r",
         rooftop="r.dealership_id",
         date="t.decided_at",
         staff="r.advisor_id",
@@ -113,7 +116,8 @@ for _name, _table in (("extra_labour", "service_labourline"), ("extra_parts", "s
 metric(
     "clocked",
     table="service_timeentry",
-    joins="JOIN service_job j ON j.id = t.job_id JOIN service_repairorder r ON r.id = j.repair_order_id",
+    joins="CROSS JOIN LATERAL (SELECT r.dealership_id FROM service_job j JOIN service_repairorder r"
+    " ON r.id = j.repair_order_id WHERE j.id = t.job_id OFFSET 0) r",
     rooftop="r.dealership_id",
     date="t.started_at",
     staff="t.technician_id",
