@@ -77,7 +77,18 @@ from bench.search import (
     setup_django,
     with_private_redis,
 )
-from bench.service import COLOURS, CONCERNS, GIVEN, MODELS, OPERATIONS, PART_NAMES, SURNAMES, ServiceBench, _coprime
+from bench.service import (
+    COLOURS,
+    CONCERNS,
+    GIVEN,
+    MODELS,
+    OPERATIONS,
+    PART_NAMES,
+    SURNAMES,
+    ServiceBench,
+    _coprime,
+    create_staff,
+)
 
 BENCH_DATABASE = "dms_bench_kpis"
 DEFAULT_SCALES = (0.01, 1.0)
@@ -790,26 +801,10 @@ class KpiBench(ServiceBench):
             for number in range(ROOFTOPS)
         ]
 
-        def staff(prefix: str, role: Role, count: int) -> list[list]:
-            group = Group.objects.get(name=role.value)
-            rows = []
-            for index, rooftop in enumerate(self.rooftops):
-                people = []
-                for number in range(count):
-                    user = User.objects.create_user(
-                        username=f"bench-{prefix}-{rooftop.code.lower()}-{number}",
-                        full_name=f"{SURNAMES[(index + number) % 16]}{GIVEN[(index * count + number) % 16]}",
-                    )
-                    user.groups.add(group)
-                    user.dealerships.add(rooftop)
-                    people.append(user)
-                rows.append(people)
-            return rows
-
-        self.advisors = staff("advisor", Role.SERVICE_ADVISOR, ADVISORS)
-        self.consultants = staff("consultant", Role.SALES_CONSULTANT, CONSULTANTS)
-        self.technicians = staff("technician", Role.TECHNICIAN, TECHNICIANS)
-        self.specialists = staff("specialist", Role.CUSTOMER_SPECIALIST, SPECIALISTS)
+        self.advisors = create_staff(self.rooftops, "advisor", Role.SERVICE_ADVISOR, ADVISORS)
+        self.consultants = create_staff(self.rooftops, "consultant", Role.SALES_CONSULTANT, CONSULTANTS)
+        self.technicians = create_staff(self.rooftops, "technician", Role.TECHNICIAN, TECHNICIANS)
+        self.specialists = create_staff(self.rooftops, "specialist", Role.CUSTOMER_SPECIALIST, SPECIALISTS)
         self.manager = User.objects.create_user(username="bench-kpi-manager", full_name="钱经理")
         self.manager.groups.add(Group.objects.get(name=Role.MANAGER.value))
         self.manager.dealerships.set(self.rooftops)

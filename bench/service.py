@@ -101,6 +101,28 @@ LOADED_TABLES = (
 WITH_EXPLICIT_IDS = ("crm_customer", "crm_vehicle", "service_part", "service_repairorder", "service_appointment")
 SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭")
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超", "秀英")
+
+
+def create_staff(rooftops, prefix: str, role, count: int) -> list[list]:
+    """``count`` users of ``role`` (a ``crm.choices.Role``) at each rooftop, one list per rooftop."""
+    from django.contrib.auth.models import Group
+
+    from crm.models import User
+
+    group = Group.objects.get(name=role.value)
+    rows = []
+    for index, rooftop in enumerate(rooftops):
+        people = []
+        for number in range(count):
+            user = User.objects.create_user(
+                username=f"bench-{prefix}-{rooftop.code.lower()}-{number}",
+                full_name=f"{SURNAMES[(index + number) % 16]}{GIVEN[(index * count + number) % 16]}",
+            )
+            user.groups.add(group)
+            user.dealerships.add(rooftop)
+            people.append(user)
+        rows.append(people)
+    return rows
 MODELS = ("朗逸", "速腾", "迈腾", "帕萨特", "途观L", "宝来", "探岳", "ID.4")
 COLOURS = ("白色", "黑色", "银色", "灰色", "蓝色", "红色")
 CONCERNS = ("常规保养", "刹车有异响", "空调不凉", "方向盘跑偏", "发动机故障灯亮", "保养并检查轮胎")
@@ -212,14 +234,13 @@ class ServiceBench:
             connections["default"] = previous
 
     def create_staff(self) -> None:
-        from django.contrib.auth.models import Group
         from django.core.management import call_command
         from django.db import connection
         from django.test import Client
 
         from bench.timing import _allowed_host
         from crm.choices import Role
-        from crm.models import Dealership, User
+        from crm.models import Dealership
 
         call_command("migrate", verbosity=0, interactive=False)
         self.zone = ZoneInfo(ZONE)
@@ -230,24 +251,8 @@ class ServiceBench:
             for code, name, _province in ROOFTOPS
         ]
 
-        def staff(prefix: str, role: Role, count: int) -> list[list]:
-            group = Group.objects.get(name=role.value)
-            rows = []
-            for index, rooftop in enumerate(self.rooftops):
-                people = []
-                for number in range(count):
-                    user = User.objects.create_user(
-                        username=f"bench-{prefix}-{rooftop.code.lower()}-{number}",
-                        full_name=f"{SURNAMES[number]}{GIVEN[index * count + number]}",
-                    )
-                    user.groups.add(group)
-                    user.dealerships.add(rooftop)
-                    people.append(user)
-                rows.append(people)
-            return rows
-
-        self.advisors = staff("advisor", Role.SERVICE_ADVISOR, ADVISORS_PER_ROOFTOP)
-        self.technicians = staff("technician", Role.TECHNICIAN, TECHNICIANS_PER_ROOFTOP)
+        self.advisors = create_staff(self.rooftops, "advisor", Role.SERVICE_ADVISOR, ADVISORS_PER_ROOFTOP)
+        self.technicians = create_staff(self.rooftops, "technician", Role.TECHNICIAN, TECHNICIANS_PER_ROOFTOP)
         # The advisor the pages are timed for works at both rooftops (the front desk covers both).
         self.user = self.advisors[0][0]
         self.user.dealerships.set(self.rooftops)
