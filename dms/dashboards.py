@@ -35,7 +35,6 @@ DASHBOARDS: dict[str, tuple[str, str]] = {
     "service": ("service.dashboard.build", _("Service")),
     "care": ("followup.dashboard.build", _("Customer care")),
 }
-COMPARISONS = ("previous", "last_year")
 
 
 def may_see_team(user) -> bool:
