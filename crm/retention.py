@@ -55,10 +55,11 @@ def months_before(day: datetime.date, months: int) -> datetime.date:
     return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def rate(part: int, whole: int) -> Decimal | None:
+def rate(part, whole, places: Decimal = RATE_PLACES) -> Decimal | None:
+    """part / whole rounded half up (a share to 4 places unless told); ``None`` for an empty whole."""
     if not whole:
         return None
-    return (Decimal(part) / Decimal(whole)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    return (Decimal(part) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)
 
 
 def percent(share: Decimal | None) -> Decimal | None:

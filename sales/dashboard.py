@@ -184,7 +184,7 @@ def build(scope: Scope) -> Dashboard:
                 Column("leads", _("Lost leads")),
                 Column("share", _("Share of lost"), "rate"),
             ],
-            rows=[{"reason": name, "leads": n, "share": kpis.ratio(n, lost_total)} for name, n in top],
+            rows=[{"reason": name, "leads": n, "share": kpis.rate(n, lost_total)} for name, n in top],
         )
     )
     grades = kpis.grade_mix(scope.dealership_ids, scope.staff_id)

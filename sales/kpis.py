@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count
 
+from crm.retention import rate
 from dms.rollups import Facts, metric
 
 from .choices import OPEN_STAGES, Grade, LeadSource
@@ -120,15 +121,9 @@ METRICS = (
     "deliveries",
 )
 
-PLACES = Decimal("0.0001")
 TENTHS = Decimal("0.1")
 TOP_LOST_REASONS = 5
 
-
-def ratio(part, whole, places: Decimal = PLACES) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)
 
 
 def leads_by_source(facts: Facts, staff: int | None = None) -> dict[str, int]:
@@ -149,23 +144,23 @@ def visits(facts: Facts, staff: int | None = None) -> int:
 
 def lead_to_test_drive_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Leads created in the period with a test drive done / leads created in the period."""
-    return ratio(facts.n("lead_test_driven", staff=staff), leads(facts, staff))
+    return rate(facts.n("lead_test_driven", staff=staff), leads(facts, staff))
 
 
 def test_drive_to_order_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Leads created in the period with both a test drive done and a live order / those with a test
     drive done."""
-    return ratio(facts.n("lead_ordered", "test_driven", staff), facts.n("lead_test_driven", staff=staff))
+    return rate(facts.n("lead_ordered", "test_driven", staff), facts.n("lead_test_driven", staff=staff))
 
 
 def close_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Leads created in the period that have a live (not cancelled) order / leads created in the period."""
-    return ratio(facts.n("lead_ordered", staff=staff), leads(facts, staff))
+    return rate(facts.n("lead_ordered", staff=staff), leads(facts, staff))
 
 
 def lost_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Leads created in the period closed as lost (approved) / leads created in the period."""
-    return ratio(facts.n("lead_lost", staff=staff), leads(facts, staff))
+    return rate(facts.n("lead_lost", staff=staff), leads(facts, staff))
 
 
 def top_lost_reasons(facts: Facts, staff: int | None = None) -> list[tuple[int, int]]:
@@ -178,7 +173,7 @@ def top_lost_reasons(facts: Facts, staff: int | None = None) -> list[tuple[int, 
 def days_lead_to_order(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Mean days (of 24 hours) from the lead's creation to the order, over the live orders signed in the
     period; one decimal."""
-    return ratio(facts.total("orders", staff=staff), facts.n("orders", staff=staff), TENTHS)
+    return rate(facts.total("orders", staff=staff), facts.n("orders", staff=staff), TENTHS)
 
 
 def orders(facts: Facts, staff: int | None = None) -> int:

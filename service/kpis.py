@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db.models import Count
 
 from crm.choices import Role
 from crm.models import BusinessHours, Holiday, User
+from crm.retention import rate
 from dms.rollups import Facts, metric
 
 from .choices import OPEN_STATUSES, AppointmentStatus
@@ -145,27 +146,21 @@ METRICS = (
     "clocked",
 )
 
-PLACES = Decimal("0.0001")
 CENTS = Decimal("0.01")
 TENTHS = Decimal("0.1")
 
 
-def ratio(part, whole, places: Decimal = PLACES) -> Decimal | None:
-    if not whole:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)
-
 
 def appointment_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Repair orders opened from an appointment / all repair orders opened."""
-    return ratio(facts.n("ro_opened", "appointment", staff), facts.n("ro_opened", staff=staff))
+    return rate(facts.n("ro_opened", "appointment", staff), facts.n("ro_opened", staff=staff))
 
 
 def no_show_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Appointments not kept / appointments that came due (kept or not kept); cancelled and moved ones
     are neither."""
     no_show = facts.n("appointments", AppointmentStatus.NO_SHOW, staff)
-    return ratio(no_show, no_show + facts.n("appointments", AppointmentStatus.ARRIVED, staff))
+    return rate(no_show, no_show + facts.n("appointments", AppointmentStatus.ARRIVED, staff))
 
 
 def ros_opened(facts: Facts, staff: int | None = None) -> int:
@@ -180,20 +175,20 @@ def ros_delivered(facts: Facts, staff: int | None = None) -> int:
 
 def cycle_time_hours(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Mean hours from check-in to delivery of the orders delivered in the period."""
-    return ratio(facts.total("ro_delivered", staff=staff), facts.n("ro_delivered", staff=staff), TENTHS)
+    return rate(facts.total("ro_delivered", staff=staff), facts.n("ro_delivered", staff=staff), TENTHS)
 
 
 def on_time_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Orders delivered by their promised time / delivered orders that had a promised time."""
     on_time = facts.n("ro_delivered", "on_time", staff)
-    return ratio(on_time, on_time + facts.n("ro_delivered", "late", staff))
+    return rate(on_time, on_time + facts.n("ro_delivered", "late", staff))
 
 
 def first_time_fix_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """1 − comebacks (orders opened in the period within the comeback window of an earlier delivery)
     / orders delivered in the period."""
     delivered = facts.n("ro_delivered", staff=staff)
-    share = ratio(facts.n("ro_comeback", staff=staff), delivered)
+    share = rate(facts.n("ro_comeback", staff=staff), delivered)
     return None if share is None else max(Decimal("0"), 1 - share)
 
 
@@ -215,14 +210,14 @@ def parts_revenue(facts: Facts, staff: int | None = None) -> Decimal:
 def average_ro_value(facts: Facts, staff: int | None = None) -> Decimal | None:
     """(Labour + parts revenue − order discounts) / orders delivered in the period."""
     net = labour_revenue(facts, staff) + parts_revenue(facts, staff) - facts.total("ro_discount", staff=staff)
-    return ratio(net, facts.n("ro_delivered", staff=staff), CENTS)
+    return rate(net, facts.n("ro_delivered", staff=staff), CENTS)
 
 
 def extra_work_approval_rate(facts: Facts, staff: int | None = None) -> Decimal | None:
     """Additional-work lines the customer approved / those decided (approved or declined) in the period."""
     approved = facts.n("extra_labour", "approved", staff) + facts.n("extra_parts", "approved", staff)
     decided = approved + facts.n("extra_labour", "declined", staff) + facts.n("extra_parts", "declined", staff)
-    return ratio(approved, decided)
+    return rate(approved, decided)
 
 
 def available_hours(
@@ -273,9 +268,9 @@ def technician_utilisation(
     """Hours clocked on jobs / hours available (each technician's rooftop opening hours in the period)."""
     if technician is not None:
         whole = sum((hours for rooftop, hours in available.items() if technician in staff.get(rooftop, ())), Decimal(0))
-        return ratio(facts.total("clocked", staff=technician), whole)
+        return rate(facts.total("clocked", staff=technician), whole)
     whole = sum((hours * len(staff.get(rooftop, ())) for rooftop, hours in available.items()), Decimal(0))
-    return ratio(facts.total("clocked"), whole)
+    return rate(facts.total("clocked"), whole)
 
 
 def work_in_progress(dealership_ids: Sequence[int], advisor: int | None = None) -> dict[str, int]:
