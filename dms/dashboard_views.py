@@ -109,6 +109,11 @@ class DashboardView(LoginRequiredMixin, View):
         return response
 
 
+def _plain(value: Decimal | None):
+    """A stored target as typed: 120, not 120.00."""
+    return int(value) if value is not None and value == value.to_integral_value() else value
+
+
 class TargetsForm(forms.Form):
     """A month's targets: one field per rooftop and figure; an empty field removes the target."""
 
@@ -126,7 +131,7 @@ class TargetsForm(forms.Form):
                     min_value=Decimal("0.01"),
                     max_digits=14,
                     decimal_places=2,
-                    initial=current.get((rooftop.pk, kpi)),
+                    initial=_plain(current.get((rooftop.pk, kpi))),
                     widget=forms.NumberInput(attrs={"class": "form-control form-control-sm text-end", "step": "any"}),
                 )
                 row.append(name)
