@@ -66,7 +66,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bench.care import drop_databases
-from bench.load import SecondaryDdl, _run_concurrently, _session
+from bench.load import Laps, SecondaryDdl, _session, restore_after_load, vacuum_analyze
 from bench.sales import SqlClock, _describe
 from bench.search import (
     checked_scale_options,
@@ -911,14 +911,7 @@ class KpiBench(ServiceBench):
             "op_hours": [Decimal(hours) for _code, _name, hours in OPERATIONS],
             "part_names": list(PART_NAMES),
         }
-        timings: dict[str, float] = {}
-        started = phase = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal phase
-            now = time.perf_counter()
-            timings[name] = round(now - phase, 2)
-            phase = now
+        lap = Laps()
 
         connection.close()  # nothing of Django's holds a lock on the tables while they are loaded
         with _session(self.connect) as cursor:
@@ -929,25 +922,11 @@ class KpiBench(ServiceBench):
             for name, statement in LOAD_SQL:
                 cursor.execute(statement, params)
                 lap(f"insert_{name}_s")
-        self.ddl.rebuild_indexes(self.connect)
-        lap("index_s")
+        restore_after_load(self.connect, self.ddl, lap, WITH_EXPLICIT_IDS)
         with _session(self.connect) as cursor:
-            self.ddl.restore_constraints(cursor)
-            lap("constraints_s")
-            for table in WITH_EXPLICIT_IDS:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}),"
-                    " false)",
-                    [table],
-                )
-
-            def vacuum(tables) -> None:
-                with _session(self.connect) as own:
-                    for table in tables:
-                        own.execute(f"VACUUM (ANALYZE) {table}")
 
             tables = [*LOADED_TABLES, "sales_testdrive", "service_part", "service_repairordercounter"]
-            _run_concurrently([lambda: vacuum(tables[0::2]), lambda: vacuum(tables[1::2])])
+            vacuum_analyze(self.connect, tables)
             lap("vacuum_analyze_s")
             counts = {}
             for table in (*LOADED_TABLES, "sales_testdrive", "dms_kpidirty"):
@@ -959,7 +938,7 @@ class KpiBench(ServiceBench):
             stages = dict(cursor.fetchall())
             cursor.execute("SELECT status, count(*) FROM followup_followup GROUP BY 1 ORDER BY 1")
             followups = dict(cursor.fetchall())
-        timings["total_s"] = round(time.perf_counter() - started, 2)
+        lap.timings["total_s"] = lap.total()
         return {
             "rooftops": ROOFTOPS,
             "first_day": params["first_day"].isoformat(),
@@ -968,7 +947,7 @@ class KpiBench(ServiceBench):
             "repair_orders": statuses,
             "leads": stages,
             "followups": followups,
-            **timings,
+            **lap.timings,
         }
 
     def build_rollups(self) -> dict:

@@ -142,6 +142,51 @@ def _run_concurrently(tasks: Iterable[Callable[[], None]]) -> None:
             future.result()
 
 
+class Laps:
+    """Seconds per load phase, each counted from the end of the one before: ``laps("insert_s")``."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self.started = self._phase = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = round(now - self._phase, 2)
+        self._phase = now
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 2)
+
+
+def restore_after_load(connect: Connect, ddl: SecondaryDdl, laps: Laps, sequences: Iterable[str]) -> None:
+    """After a bulk insert: the dropped indexes rebuilt (``index_s``), the constraints restored
+    (``constraints_s``) and the id sequences of the tables loaded with explicit ids moved past them."""
+    ddl.rebuild_indexes(connect)
+    laps("index_s")
+    with _session(connect) as cursor:
+        ddl.restore_constraints(cursor)
+        laps("constraints_s")
+        for table in sequences:
+            cursor.execute(
+                sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {}), false)"
+                ).format(sql.Identifier(table)),
+                [table],
+            )
+
+
+def vacuum_analyze(connect: Connect, tables: Iterable[str]) -> None:
+    """VACUUM (ANALYZE) the tables, half of them on each of two connections at once."""
+    tables = list(tables)
+
+    def vacuum(part: list[str]) -> None:
+        with _session(connect) as cursor:
+            for table in part:
+                cursor.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+
+    _run_concurrently([lambda: vacuum(tables[0::2]), lambda: vacuum(tables[1::2])])
+
+
 def _copy(connect: Connect, table: str, columns: tuple[str, ...], chunks: Iterable[str]) -> None:
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table),

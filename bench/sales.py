@@ -54,7 +54,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg2
 
-from bench.load import SecondaryDdl, _run_concurrently, _session
+from bench.load import Laps, SecondaryDdl, _session, restore_after_load, vacuum_analyze
 from bench.search import (
     checked_scale_options,
     emit,
@@ -180,14 +180,7 @@ class SalesBench:
         consultants = max(2, round(FULL_LEADS * scale / LEADS_PER_CONSULTANT))
         leads = consultants * LEADS_PER_CONSULTANT
         rooftops = -(-consultants // CONSULTANTS_PER_ROOFTOP)
-        timings: dict[str, float] = {}
-        started = phase = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal phase
-            now = time.perf_counter()
-            timings[name] = round(now - phase, 2)
-            phase = now
+        lap = Laps()
 
         connection.close()  # nothing of Django's holds a lock on the tables while they are replaced
         with _session(self.connect) as cursor:
@@ -219,25 +212,11 @@ class SalesBench:
             for name, statement in LOAD_SQL:
                 cursor.execute(statement, params)
                 lap(f"insert_{name}_s")
-        self.ddl.rebuild_indexes(self.connect)
-        lap("index_s")
+        restore_after_load(self.connect, self.ddl, lap, LOADED_TABLES)
         with _session(self.connect) as cursor:
-            self.ddl.restore_constraints(cursor)
-            lap("constraints_s")
-            for table in LOADED_TABLES:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}),"
-                    " false)",
-                    [table],
-                )
-
-            def vacuum(tables) -> None:
-                with _session(self.connect) as own:
-                    for table in tables:
-                        own.execute(f"VACUUM (ANALYZE) {table}")
 
             tables = [*LOADED_TABLES, "sales_testdrive", "sales_demovehicle", "sales_lostreason", "crm_user"]
-            _run_concurrently([lambda: vacuum(tables[0::2]), lambda: vacuum(tables[1::2])])
+            vacuum_analyze(self.connect, tables)
             cursor.execute("CHECKPOINT")
             lap("vacuum_analyze_checkpoint_s")
             counts = {}
@@ -248,8 +227,8 @@ class SalesBench:
             stages = dict(cursor.fetchall())
         cache.clear()  # the staff were re-created behind Django's back: no permission snapshot survives
         self.log_in(staff)
-        timings["total_s"] = round(time.perf_counter() - started, 2)
-        return {"rooftops": rooftops, "consultants": consultants, **counts, "stages": stages, **timings}
+        lap.timings["total_s"] = lap.total()
+        return {"rooftops": rooftops, "consultants": consultants, **counts, "stages": stages, **lap.timings}
 
     def create_staff(self, rooftops: int, consultants: int) -> dict:
         """Rooftops, their consultants and managers (bulk, ids in order), lost reasons and demo cars."""

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg2
 
-from bench.load import SecondaryDdl, _run_concurrently, _session
+from bench.load import Laps, SecondaryDdl, _session, restore_after_load, vacuum_analyze
 from bench.search import (
     checked_scale_options,
     emit,
@@ -306,14 +306,7 @@ class ServiceBench:
             "bookings": BOOKINGS_PER_DAY,
             "booking_days": BOOKING_DAYS,
         }
-        timings: dict[str, float] = {}
-        started = phase = time.perf_counter()
-
-        def lap(name: str) -> None:
-            nonlocal phase
-            now = time.perf_counter()
-            timings[name] = round(now - phase, 2)
-            phase = now
+        lap = Laps()
 
         connection.close()  # nothing of Django's holds a lock on the tables while they are replaced
         with _session(self.connect) as cursor:
@@ -328,27 +321,13 @@ class ServiceBench:
             for statement in HISTORY_SQL:
                 cursor.execute(statement, params)
             lap("insert_history_s")
-        self.ddl.rebuild_indexes(self.connect)
-        lap("index_s")
+        restore_after_load(self.connect, self.ddl, lap, WITH_EXPLICIT_IDS)
         with _session(self.connect) as cursor:
-            self.ddl.restore_constraints(cursor)
-            lap("constraints_s")
-            for table in WITH_EXPLICIT_IDS:
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT coalesce(max(id), 0) + 1 FROM {table}),"
-                    " false)",
-                    [table],
-                )
             cursor.execute(TODAY_SQL, params)
             lap("insert_today_sql_s")
 
-            def vacuum(tables) -> None:
-                with _session(self.connect) as own:
-                    for table in tables:
-                        own.execute(f"VACUUM (ANALYZE) {table}")
-
             tables = [*LOADED_TABLES, "service_part", "service_repairordercounter"]
-            _run_concurrently([lambda: vacuum(tables[0::2]), lambda: vacuum(tables[1::2])])
+            vacuum_analyze(self.connect, tables)
             cursor.execute("CHECKPOINT")
             lap("vacuum_analyze_checkpoint_s")
         workshop = self.open_todays_workshop()
@@ -361,7 +340,7 @@ class ServiceBench:
             for table in ("service_labourline", "service_partline", "service_appointment"):
                 cursor.execute(f"SELECT count(*) FROM {table}")
                 counts[table.removeprefix("service_")] = cursor.fetchone()[0]
-        timings["total_s"] = round(time.perf_counter() - started, 2)
+        lap.timings["total_s"] = lap.total()
         return {
             "vehicles": vehicles,
             "customers": vehicles,
@@ -370,7 +349,7 @@ class ServiceBench:
             "appointments": counts["appointment"],
             "statuses": statuses,
             "workshop_today": workshop,
-            **timings,
+            **lap.timings,
         }
 
     def open_todays_workshop(self) -> int:
